@@ -1,0 +1,75 @@
+// Keyspace: the database's keys, their values and their expiry times.
+//
+// Pure data structure: it never looks at a clock and never expires anything
+// by itself. Expiry policy (lazy on access, the active cycle, hiding on
+// followers) lives in CommandContext and ExpiryCycle, which decide when to
+// call Erase. That keeps apply() deterministic.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "kv/object.h"
+
+namespace tandem::kv {
+
+inline constexpr int64_t kNoExpire = -1;
+
+class Keyspace {
+ public:
+  Keyspace();
+  ~Keyspace();
+  Keyspace(const Keyspace&) = delete;
+  Keyspace& operator=(const Keyspace&) = delete;
+
+  size_t size() const;
+  size_t expires_count() const;
+
+  // The value under key, ignoring expiry; nullptr when absent.
+  Object* Find(std::string_view key);
+  const Object* Find(std::string_view key) const;
+
+  // Stores value under key, replacing any old value. The old expiry is
+  // dropped unless keep_ttl. Returns the stored object.
+  Object& Set(std::string_view key, Object value, bool keep_ttl = false);
+  // Removes key and its expiry. False when absent.
+  bool Erase(std::string_view key);
+  void Clear();
+
+  // Absolute expiry in Unix ms, or kNoExpire (also for an absent key).
+  int64_t GetExpire(std::string_view key) const;
+  // Sets an absolute expiry on an existing key; false when the key is absent.
+  bool SetExpire(std::string_view key, int64_t at_ms);
+  // Removes the expiry; true when there was one.
+  bool Persist(std::string_view key);
+
+  // SCAN: visits the keys of about `count` buckets from cursor and returns
+  // the next cursor, 0 when the scan is complete. A key present for the
+  // whole scan is visited at least once, even across resizes.
+  uint64_t Scan(uint64_t cursor, size_t count,
+                const std::function<void(std::string_view key, const Object&)>& fn) const;
+  // Calls fn for every key (KEYS, snapshots, digest). fn must not modify.
+  void ForEach(const std::function<void(std::string_view key, const Object&, int64_t expire_at)>& fn) const;
+
+  // A key chosen with `random` (any 64-bit value from the caller's source);
+  // empty when the keyspace is empty.
+  std::string RandomKey(uint64_t random) const;
+  // Up to `n` keys that have an expiry, starting at a position derived from
+  // `random` (active expiry cycle sampling).
+  void SampleExpiring(uint64_t random, size_t n,
+                      const std::function<void(std::string_view key, int64_t expire_at)>& fn) const;
+
+  // Per-key access metadata for OBJECT IDLETIME/FREQ. Not part of the
+  // replicated state (never in snapshots or digests).
+  void Touch(std::string_view key, int64_t now_ms);
+  int64_t LastAccessMs(std::string_view key) const;
+  uint64_t AccessCount(std::string_view key) const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace tandem::kv
