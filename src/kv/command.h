@@ -39,7 +39,7 @@ enum CommandFlag : uint32_t {
   kCmdFast = 1 << 2,      // O(1) or O(log n)
   kCmdDenyOom = 1 << 3,   // may grow memory
   kCmdAdmin = 1 << 4,
-  kCmdNoAuth = 1 << 5,    // allowed before AUTH
+  kCmdNoAuth = 1 << 5,  // allowed before AUTH
   kCmdLoading = 1 << 6,
   kCmdStale = 1 << 7,
   kCmdNoScript = 1 << 8,
@@ -52,23 +52,27 @@ class CommandContext;
 using CommandHandler = void (*)(CommandContext&);
 
 struct CommandSpec {
-  std::string_view name;  // lower case
-  int arity;              // Redis convention: n = exactly n args (with the
-                          // name), -n = at least n
-  uint32_t flags;         // CommandFlag bits
+  std::string_view name;              // lower case
+  int arity;                          // Redis convention: n = exactly n args (with the
+                                      // name), -n = at least n
+  uint32_t flags;                     // CommandFlag bits
   int first_key, last_key, key_step;  // key positions, as COMMAND INFO
-  std::string_view group;    // "string", "hash", "generic", "bitmap", ...
-  std::string_view summary;  // one line, for COMMAND DOCS
-  std::string_view since;    // Redis version that introduced it
+  std::string_view group;             // "string", "hash", "generic", "bitmap", ...
+  std::string_view summary;           // one line, for COMMAND DOCS
+  std::string_view since;             // Redis version that introduced it
   CommandHandler handler;
 };
 
 class CommandContext {
  public:
   CommandContext(std::span<const std::string_view> args, resp::Writer& reply, Keyspace& db,
-                 int64_t now_ms, ExecMode mode, uint64_t random_seed,
-                 std::vector<Argv>* propagated)
-      : args(args), reply(reply), db(db), now_ms(now_ms), mode(mode), rng_state_(random_seed),
+                 int64_t now_ms, ExecMode mode, uint64_t random_seed, std::vector<Argv>* propagated)
+      : args(args),
+        reply(reply),
+        db(db),
+        now_ms(now_ms),
+        mode(mode),
+        rng_state_(random_seed),
         propagated_(propagated) {}
 
   std::span<const std::string_view> args;  // args[0] is the command name as sent
@@ -80,6 +84,8 @@ class CommandContext {
   // The value under key as this mode sees it (see the contract above);
   // nullptr when absent. Records the access for OBJECT IDLETIME/FREQ.
   Object* Lookup(std::string_view key);
+  // As Lookup, without recording an access (OBJECT, TYPE-like peeks).
+  Object* Peek(std::string_view key);
   // True when key exists as this mode sees it, without touching it.
   bool Exists(std::string_view key);
   // Whether a key with this absolute expiry counts as expired now.
@@ -97,10 +103,10 @@ class CommandContext {
   uint64_t Random();
 
   // Standard error replies with Redis's texts.
-  void ReplyWrongType();       // WRONGTYPE Operation against a key holding the wrong kind of value
-  void ReplySyntaxError();     // ERR syntax error
-  void ReplyNotInteger();      // ERR value is not an integer or out of range
-  void ReplyNotFloat();        // ERR value is not a valid float
+  void ReplyWrongType();    // WRONGTYPE Operation against a key holding the wrong kind of value
+  void ReplySyntaxError();  // ERR syntax error
+  void ReplyNotInteger();   // ERR value is not an integer or out of range
+  void ReplyNotFloat();     // ERR value is not a valid float
   void ReplyError(std::string_view msg) { reply.Error(msg); }
 
  private:
@@ -122,6 +128,12 @@ std::span<const CommandSpec> HashCommands();
 // no overflow; floats reject NaN).
 bool ParseInt64(std::string_view s, int64_t* out);
 bool ParseDouble(std::string_view s, double* out);
+// Long double variant (INCRBYFLOAT, HINCRBYFLOAT), same rules.
+bool ParseLongDouble(std::string_view s, long double* out);
+// Redis's "human" long double format (INCRBYFLOAT, HINCRBYFLOAT results):
+// "%.17Lf" with trailing zeros (and a trailing '.') removed, "-0" -> "0".
+// The caller must have rejected NaN and infinities.
+std::string FormatLongDoubleHuman(long double v);
 // Redis's case-insensitive equality for option names.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 

@@ -2,12 +2,19 @@
 //
 // Pure data structure: it never looks at a clock and never expires anything
 // by itself. Expiry policy (lazy on access, the active cycle, hiding on
-// followers) lives in CommandContext and ExpiryCycle, which decide when to
-// call Erase. That keeps apply() deterministic.
+// followers) lives in CommandContext and StateMachine::ExpireCycle, which
+// decide when to call Erase. That keeps apply() deterministic.
+//
+// Layout (docs/keyspace.md): an open-addressing table of pointers to compact
+// nodes (value, expiry, access metadata and the key bytes in one
+// allocation), plus a dense array of the nodes that have an expiry, for
+// O(1) random sampling by the active expiry cycle. Object pointers handed
+// out stay valid until the key is erased or overwritten.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,42 +37,58 @@ class Keyspace {
   // The value under key, ignoring expiry; nullptr when absent.
   Object* Find(std::string_view key);
   const Object* Find(std::string_view key) const;
+  // One lookup for the hot path: the value (nullptr when absent), its
+  // expiry in *expire_at (kNoExpire when none or absent) and, when
+  // touch_ms >= 0, records an access at that time (as Touch).
+  Object* Access(std::string_view key, int64_t* expire_at, int64_t touch_ms);
 
   // Stores value under key, replacing any old value. The old expiry is
   // dropped unless keep_ttl. Returns the stored object.
   Object& Set(std::string_view key, Object value, bool keep_ttl = false);
   // Removes key and its expiry. False when absent.
   bool Erase(std::string_view key);
+  // Removes key and returns its value (and expiry in *expire_at when not
+  // null); nullopt when absent. RENAME moves values with it.
+  std::optional<Object> Extract(std::string_view key, int64_t* expire_at);
   void Clear();
 
   // Absolute expiry in Unix ms, or kNoExpire (also for an absent key).
   int64_t GetExpire(std::string_view key) const;
   // Sets an absolute expiry on an existing key; false when the key is absent.
+  // at_ms == kNoExpire is the same as Persist.
   bool SetExpire(std::string_view key, int64_t at_ms);
   // Removes the expiry; true when there was one.
   bool Persist(std::string_view key);
 
   // SCAN: visits the keys of about `count` buckets from cursor and returns
   // the next cursor, 0 when the scan is complete. A key present for the
-  // whole scan is visited at least once, even across resizes.
+  // whole scan is visited at least once, even across resizes. fn must not
+  // modify the keyspace.
   uint64_t Scan(uint64_t cursor, size_t count,
                 const std::function<void(std::string_view key, const Object&)>& fn) const;
   // Calls fn for every key (KEYS, snapshots, digest). fn must not modify.
-  void ForEach(const std::function<void(std::string_view key, const Object&, int64_t expire_at)>& fn) const;
+  void ForEach(
+      const std::function<void(std::string_view key, const Object&, int64_t expire_at)>& fn) const;
 
   // A key chosen with `random` (any 64-bit value from the caller's source);
   // empty when the keyspace is empty.
   std::string RandomKey(uint64_t random) const;
-  // Up to `n` keys that have an expiry, starting at a position derived from
-  // `random` (active expiry cycle sampling).
+  // Up to `n` distinct keys that have an expiry, starting at a position
+  // derived from `random` (active expiry cycle sampling). fn must not modify.
   void SampleExpiring(uint64_t random, size_t n,
                       const std::function<void(std::string_view key, int64_t expire_at)>& fn) const;
 
   // Per-key access metadata for OBJECT IDLETIME/FREQ. Not part of the
-  // replicated state (never in snapshots or digests).
+  // replicated state (never in snapshots or digests). Kept with one-second
+  // resolution modulo 2^24 s (194 days), like Redis's LRU clock.
   void Touch(std::string_view key, int64_t now_ms);
-  int64_t LastAccessMs(std::string_view key) const;
+  // Milliseconds since the last access (0 for an absent key).
+  int64_t IdleMs(std::string_view key, int64_t now_ms) const;
+  // How many times the key was accessed, saturating at 255.
   uint64_t AccessCount(std::string_view key) const;
+
+  // Approximate bytes used by the table, the nodes and their values.
+  size_t MemoryUsage() const;
 
  private:
   struct Impl;

@@ -24,6 +24,9 @@ class Object {
   static Object String(std::string s) { return Object(std::move(s)); }
   static Object NewHash() { return Object(std::make_unique<HashValue>()); }
 
+  // Takes over an existing hash (COPY, snapshot loading).
+  static Object Hash(std::unique_ptr<HashValue> h) { return Object(std::move(h)); }
+
   Object(Object&&) noexcept = default;
   Object& operator=(Object&&) noexcept = default;
   Object Clone() const;  // deep copy (COPY)
