@@ -1,0 +1,700 @@
+#include "wal/log.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "util/coding.h"
+
+namespace tandem::wal {
+
+namespace {
+
+constexpr uint64_t kCheckpointStride = 64;
+constexpr size_t kDiskReadChunk = 256 << 10;
+// Bounds per-block overhead when many tiny Syncs fill the read cache.
+constexpr size_t kMaxCachedBlocks = 16384;
+
+std::string SegmentError(const std::string& path, uint64_t offset, const std::string& what) {
+  return "wal segment " + path + " offset " + std::to_string(offset) + ": " + what;
+}
+
+// Sequential records from a byte range [start, end) of a segment file.
+class RecordStream {
+ public:
+  RecordStream(File* file, uint64_t start, uint64_t end)
+      : file_(file), file_pos_(start), end_(end), record_offset_(start) {}
+
+  // *done = true at end of range. Payload views live until the next call.
+  Status Next(EntryView* entry, bool* done) {
+    *done = false;
+    for (;;) {
+      size_t size = 0;
+      std::string_view rest = std::string_view(buf_).substr(pos_);
+      RecordDecode rd = DecodeRecord(rest, entry, &size);
+      if (rd == RecordDecode::kOk) {
+        pos_ += size;
+        offset_ = record_offset_;
+        record_offset_ += size;
+        return Status::Ok();
+      }
+      bool incomplete =
+          rd == RecordDecode::kTruncatedHeader || rd == RecordDecode::kTruncatedPayload;
+      if (!incomplete) {
+        return Status::Corruption(
+            SegmentError(file_->path(), record_offset_, RecordDecodeName(rd)));
+      }
+      if (file_pos_ >= end_) {
+        if (rest.empty()) {
+          *done = true;
+          return Status::Ok();
+        }
+        return Status::Corruption(
+            SegmentError(file_->path(), record_offset_, "record runs past the written end"));
+      }
+      buf_.erase(0, pos_);
+      pos_ = 0;
+      size_t want = std::max<size_t>(kDiskReadChunk, size > buf_.size() ? size - buf_.size() : 0);
+      want = static_cast<size_t>(std::min<uint64_t>(want, end_ - file_pos_));
+      size_t old = buf_.size();
+      buf_.resize(old + want);
+      auto n = file_->ReadAt(file_pos_, want, buf_.data() + old);
+      if (!n.ok()) return n.status();
+      buf_.resize(old + *n);
+      if (*n == 0) {
+        return Status::Corruption(
+            SegmentError(file_->path(), file_pos_, "file shorter than expected"));
+      }
+      file_pos_ += *n;
+    }
+  }
+  // Offset of the record last returned.
+  uint64_t offset() const { return offset_; }
+
+ private:
+  File* file_;
+  uint64_t file_pos_;
+  uint64_t end_;
+  uint64_t record_offset_;
+  uint64_t offset_ = 0;
+  std::string buf_;
+  size_t pos_ = 0;
+};
+
+// Byte offset of the record at `index` within block bytes (records only).
+size_t OffsetInBlock(const std::string& bytes, uint64_t first_index, uint64_t index) {
+  size_t pos = 0;
+  for (uint64_t i = first_index; i < index; ++i) {
+    pos += EncodedRecordSize(DecodeFixed32(bytes.data() + pos));
+  }
+  return pos;
+}
+
+}  // namespace
+
+Log::Log(Env* env, std::string dir, LogOptions options)
+    : env_(env), dir_(std::move(dir)), options_(options) {}
+
+Log::~Log() = default;
+
+Log::Segment Log::NewSegment(uint64_t first_index, uint64_t prev_term) const {
+  Segment seg;
+  seg.first_index = first_index;
+  seg.last_index = first_index - 1;
+  seg.prev_term = prev_term;
+  seg.last_term = prev_term;
+  seg.path = JoinPath(dir_, SegmentFileName(first_index));
+  seg.end_offset = kSegmentHeaderSize;
+  return seg;
+}
+
+Result<std::unique_ptr<Log>> Log::Open(Env* env, std::string dir, LogOptions options,
+                                       RecoveryReport* report) {
+  if (options.segment_bytes < kSegmentHeaderSize + kRecordHeaderSize) {
+    return Status::InvalidArgument("segment_bytes too small");
+  }
+  TANDEM_RETURN_IF_ERROR(env->CreateDirs(dir));
+  std::unique_ptr<Log> log(new Log(env, std::move(dir), options));
+  RecoveryReport local;
+  TANDEM_RETURN_IF_ERROR(log->Recover(report != nullptr ? report : &local));
+  return log;
+}
+
+Status Log::Recover(RecoveryReport* report) {
+  auto names = env_->ListDir(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<uint64_t> starts;
+  for (const std::string& name : *names) {
+    uint64_t first;
+    if (ParseSegmentFileName(name, &first)) starts.push_back(first);
+  }
+  std::sort(starts.begin(), starts.end());
+  report->segments = starts.size();
+  if (starts.empty()) {
+    segments_.push_back(NewSegment(1, 0));
+    return Status::Ok();
+  }
+
+  // Validate everything before repairing anything.
+  struct Repair {
+    uint64_t offset;
+    uint64_t bytes;
+    std::string reason;
+  };
+  std::optional<Repair> repair;
+  std::deque<Segment> found;
+  std::vector<TermRun> runs;
+  std::string data;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    bool last = i + 1 == starts.size();
+    Segment seg = NewSegment(starts[i], 0);
+    TANDEM_RETURN_IF_ERROR(env_->ReadFileToString(seg.path, &data));
+    uint64_t prev_last_term = runs.empty() ? 0 : runs.back().term;
+    SegmentScan scan = ScanSegment(data, [&](const EntryView& e, uint64_t offset) {
+      if ((e.index - seg.first_index) % kCheckpointStride == 0) seg.checkpoints.push_back(offset);
+      if (runs.empty() || runs.back().term != e.term) runs.push_back({e.index, e.term});
+    });
+    if (scan.tail == SegmentScan::Tail::kBadHeader) {
+      bool all_zero = std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+      if (last && (data.size() < kSegmentHeaderSize || all_zero)) {
+        // Crash while creating the segment: nothing in it was ever durable.
+        repair = Repair{0, data.size(), scan.error};
+        seg.prev_term = found.empty() ? 0 : found.back().last_term;
+        seg.last_term = seg.prev_term;
+        if (!found.empty() && found.back().last_index + 1 != seg.first_index) {
+          return Status::Corruption(
+              SegmentError(seg.path, 0,
+                           "missing segment: previous segment ends at index " +
+                               std::to_string(found.back().last_index)));
+        }
+        found.push_back(std::move(seg));
+        break;
+      }
+      return Status::Corruption(SegmentError(seg.path, 0, scan.error));
+    }
+    if (scan.header.first_index != seg.first_index) {
+      return Status::Corruption(SegmentError(
+          seg.path, 0, "header says first index " + std::to_string(scan.header.first_index)));
+    }
+    if (!found.empty()) {
+      const Segment& prev = found.back();
+      if (prev.last_index + 1 != seg.first_index) {
+        return Status::Corruption(
+            SegmentError(seg.path, 0,
+                         "missing segment: previous segment " + prev.path + " ends at index " +
+                             std::to_string(prev.last_index) + " but this one starts at " +
+                             std::to_string(seg.first_index)));
+      }
+      if (scan.header.prev_term != prev_last_term) {
+        return Status::Corruption(
+            SegmentError(seg.path, 0,
+                         "header prev_term " + std::to_string(scan.header.prev_term) +
+                             " != previous segment's last term " + std::to_string(prev_last_term)));
+      }
+    }
+    if (scan.tail == SegmentScan::Tail::kCorrupt ||
+        (scan.tail == SegmentScan::Tail::kTorn && !last)) {
+      return Status::Corruption(SegmentError(seg.path, scan.error_offset, scan.error));
+    }
+    if (scan.tail == SegmentScan::Tail::kTorn) {
+      repair = Repair{scan.valid_end, data.size() - scan.valid_end, scan.error};
+    }
+    seg.prev_term = scan.header.prev_term;
+    seg.last_index = scan.last_index;
+    seg.last_term = scan.last_term;
+    seg.end_offset = seg.written_size = seg.durable_size = scan.valid_end;
+    seg.created = true;
+    found.push_back(std::move(seg));
+  }
+
+  segments_ = std::move(found);
+  term_runs_ = std::move(runs);
+  Segment& tail = segments_.back();
+  if (repair.has_value()) {
+    TANDEM_RETURN_IF_ERROR(env_->TruncateFile(tail.path, repair->offset));
+    report->truncations.push_back({tail.path, repair->offset, repair->bytes, repair->reason});
+  }
+  last_index_ = tail.last_index;
+  last_term_ = tail.last_term;
+  if (tail.created) {
+    // Whatever survived may only be in the page cache: make it durable.
+    auto file = env_->OpenFile(tail.path, OpenMode::kReadWrite);
+    if (!file.ok()) return file.status();
+    TANDEM_RETURN_IF_ERROR((*file)->DataSync());
+    tail.file = std::move(*file);
+  }
+  TANDEM_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  written_index_ = durable_index_ = last_index_;
+  return Status::Ok();
+}
+
+Status Log::Append(const EntryView& e) {
+  if (e.index != last_index_ + 1) {
+    return Status::InvalidArgument("append index " + std::to_string(e.index) + ", expected " +
+                                   std::to_string(last_index_ + 1));
+  }
+  if (e.term < last_term_) {
+    return Status::InvalidArgument("append term " + std::to_string(e.term) + " < last term " +
+                                   std::to_string(last_term_));
+  }
+  if (e.payload.size() > kMaxPayloadSize) return Status::InvalidArgument("payload too large");
+  size_t record_size = EncodedRecordSize(e.payload.size());
+  Segment* seg = &segments_.back();
+  if (seg->last_index >= seg->first_index &&
+      seg->end_offset + record_size > options_.segment_bytes) {
+    segments_.push_back(NewSegment(e.index, last_term_));
+    seg = &segments_.back();
+  }
+  if (blocks_.empty() || blocks_.back().state != Block::State::kPending ||
+      blocks_.back().segment_first != seg->first_index) {
+    Block block;
+    block.segment_first = seg->first_index;
+    block.file_offset = seg->end_offset;
+    block.first_index = e.index;
+    blocks_.push_back(std::move(block));
+  }
+  Block& block = blocks_.back();
+  if ((e.index - seg->first_index) % kCheckpointStride == 0) {
+    seg->checkpoints.push_back(seg->end_offset);
+  }
+  AppendRecord(e, &block.bytes);
+  block.last_index = e.index;
+  seg->end_offset += record_size;
+  seg->last_index = e.index;
+  seg->last_term = e.term;
+  if (term_runs_.empty() || term_runs_.back().term != e.term) {
+    term_runs_.push_back({e.index, e.term});
+  }
+  last_index_ = e.index;
+  last_term_ = e.term;
+  return Status::Ok();
+}
+
+Status Log::Append(std::span<const EntryView> entries) {
+  for (const EntryView& e : entries) TANDEM_RETURN_IF_ERROR(Append(e));
+  return Status::Ok();
+}
+
+Status Log::Append(std::span<const LogEntry> entries) {
+  for (const LogEntry& e : entries) TANDEM_RETURN_IF_ERROR(Append(e.view()));
+  return Status::Ok();
+}
+
+Log::Segment* Log::FindSegment(uint64_t index) {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), index,
+                             [](uint64_t i, const Segment& s) { return i < s.first_index; });
+  if (it == segments_.begin()) return nullptr;
+  return &*std::prev(it);
+}
+
+// Makes seg's file exist, open for writing, with nothing past written_size.
+Status Log::PrepareForWrite(Segment* seg) {
+  if (!seg->created) {
+    seg->file.reset();
+    auto file = env_->OpenFile(seg->path, OpenMode::kCreateTruncate);
+    if (!file.ok()) return file.status();
+    seg->file = std::move(*file);
+    seg->new_in_dir = true;
+    std::string header;
+    EncodeSegmentHeader(SegmentHeader{seg->first_index, seg->prev_term}, &header);
+    Status st = seg->file->WriteAt(0, header);
+    if (!st.ok()) {
+      seg->needs_truncate = true;
+      return st;
+    }
+    seg->created = true;
+    seg->needs_truncate = false;
+    seg->written_size = kSegmentHeaderSize;
+    seg->durable_size = 0;
+  }
+  if (seg->file == nullptr) {
+    auto file = env_->OpenFile(seg->path, OpenMode::kReadWrite);
+    if (!file.ok()) return file.status();
+    seg->file = std::move(*file);
+  }
+  if (seg->needs_truncate) {
+    TANDEM_RETURN_IF_ERROR(seg->file->Truncate(seg->written_size));
+    seg->needs_truncate = false;
+  }
+  return Status::Ok();
+}
+
+Status Log::WritePending() {
+  // Segments with a pending cut but no new data (after TruncateSuffix).
+  for (Segment& seg : segments_) {
+    if (seg.needs_truncate && seg.created) TANDEM_RETURN_IF_ERROR(PrepareForWrite(&seg));
+  }
+  for (Block& block : blocks_) {
+    if (block.state != Block::State::kPending) continue;
+    Segment* seg = FindSegment(block.first_index);
+    TANDEM_RETURN_IF_ERROR(PrepareForWrite(seg));
+    Status st = seg->file->WriteAt(block.file_offset, block.bytes);
+    if (!st.ok()) {
+      seg->needs_truncate = true;  // a short write may have left junk
+      return st;
+    }
+    block.state = Block::State::kWritten;
+    seg->written_size = block.file_offset + block.bytes.size();
+    written_index_ = block.last_index;
+  }
+  if (options_.sync_policy == SyncPolicy::kNever) {
+    for (Segment& seg : segments_) {
+      seg.durable_size = seg.written_size;
+      seg.new_in_dir = false;
+      if (&seg != &segments_.back()) seg.file.reset();
+    }
+    for (Block& block : blocks_) {
+      if (block.state == Block::State::kWritten) {
+        block.state = Block::State::kDurable;
+        durable_block_bytes_ += block.bytes.size();
+      }
+    }
+    durable_index_ = written_index_;
+    EvictCache();
+  }
+  return Status::Ok();
+}
+
+Status Log::FsyncWritten() {
+  bool dir_dirty = false;
+  for (Segment& seg : segments_) {
+    if (seg.written_size > seg.durable_size && seg.file != nullptr) {
+      Status st = seg.file->DataSync();
+      if (!st.ok()) {
+        OnFsyncFailure();
+        return st;
+      }
+      seg.durable_size = seg.written_size;
+    }
+    dir_dirty |= seg.new_in_dir;
+  }
+  if (dir_dirty) {
+    Status st = env_->SyncDir(dir_);
+    if (!st.ok()) {
+      OnFsyncFailure();
+      return st;
+    }
+    for (Segment& seg : segments_) seg.new_in_dir = false;
+  }
+  for (Segment& seg : segments_) {
+    if (&seg != &segments_.back()) seg.file.reset();
+  }
+  for (Block& block : blocks_) {
+    if (block.state == Block::State::kWritten) {
+      block.state = Block::State::kDurable;
+      durable_block_bytes_ += block.bytes.size();
+    }
+  }
+  durable_index_ = written_index_;
+  EvictCache();
+  return Status::Ok();
+}
+
+// The page cache is not trusted after a failed fsync: everything after the
+// last durable point is rewritten by the next Sync.
+void Log::OnFsyncFailure() {
+  for (Segment& seg : segments_) {
+    if (seg.written_size > seg.durable_size || seg.new_in_dir) {
+      seg.written_size = seg.durable_size;
+      seg.needs_truncate = true;
+      if (seg.durable_size < kSegmentHeaderSize) {
+        seg.created = false;  // header not durable: recreate the file
+        seg.file.reset();
+      }
+    }
+  }
+  for (Block& block : blocks_) {
+    if (block.state == Block::State::kWritten) block.state = Block::State::kPending;
+  }
+  written_index_ = durable_index_;
+}
+
+void Log::EvictCache() {
+  while (!blocks_.empty() && blocks_.front().state == Block::State::kDurable &&
+         (durable_block_bytes_ > options_.cache_bytes || blocks_.size() > kMaxCachedBlocks)) {
+    durable_block_bytes_ -= blocks_.front().bytes.size();
+    blocks_.pop_front();
+  }
+}
+
+Result<uint64_t> Log::Sync() {
+  TANDEM_RETURN_IF_ERROR(WritePending());
+  if (options_.sync_policy == SyncPolicy::kAlways) {
+    TANDEM_RETURN_IF_ERROR(FsyncWritten());
+    return durable_index_;
+  }
+  return written_index_;
+}
+
+Status Log::MaybeSyncPeriodic(int64_t now_ms) {
+  if (options_.sync_policy != SyncPolicy::kEverySecond) return Status::Ok();
+  if (now_ms - last_fsync_ms_ < options_.periodic_sync_ms) return Status::Ok();
+  last_fsync_ms_ = now_ms;
+  if (durable_index_ == written_index_) {
+    bool pending_cut = std::any_of(segments_.begin(), segments_.end(), [](const Segment& s) {
+      return s.written_size != s.durable_size || s.new_in_dir;
+    });
+    if (!pending_cut) return Status::Ok();
+  }
+  return FsyncWritten();
+}
+
+Result<uint64_t> Log::SyncAll() {
+  TANDEM_RETURN_IF_ERROR(WritePending());
+  if (options_.sync_policy == SyncPolicy::kNever) {
+    Segment& tail = segments_.back();
+    if (tail.file != nullptr) TANDEM_RETURN_IF_ERROR(tail.file->DataSync());
+    TANDEM_RETURN_IF_ERROR(env_->SyncDir(dir_));
+  } else {
+    TANDEM_RETURN_IF_ERROR(FsyncWritten());
+  }
+  return durable_index_;
+}
+
+Result<uint64_t> Log::TermAt(uint64_t index) const {
+  uint64_t first = first_index();
+  if (index + 1 < first || index > last_index_) {
+    return Status::NotFound("no entry at index " + std::to_string(index) + " (log holds " +
+                            std::to_string(first) + ".." + std::to_string(last_index_) + ")");
+  }
+  if (index + 1 == first) return segments_.front().prev_term;
+  auto it = std::upper_bound(term_runs_.begin(), term_runs_.end(), index,
+                             [](uint64_t i, const TermRun& r) { return i < r.start_index; });
+  if (it == term_runs_.begin()) return Status::Corruption("term index out of sync");
+  return std::prev(it)->term;
+}
+
+uint64_t Log::MemoryFirstIndex() const {
+  return blocks_.empty() ? last_index_ + 1 : blocks_.front().first_index;
+}
+
+Status Log::Read(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out) {
+  if (from < first_index()) {
+    return Status::NotFound("index " + std::to_string(from) + " compacted (first index " +
+                            std::to_string(first_index()) + ")");
+  }
+  size_t bytes = 0;
+  size_t start_count = out->size();
+  while (from <= last_index_ && (out->size() == start_count || bytes < max_bytes)) {
+    size_t before = out->size();
+    if (from >= MemoryFirstIndex()) {
+      TANDEM_RETURN_IF_ERROR(ReadFromMemory(from, max_bytes, out, &bytes));
+    } else {
+      TANDEM_RETURN_IF_ERROR(ReadFromDisk(from, max_bytes, out, &bytes));
+    }
+    if (out->size() == before) return Status::Corruption("log read made no progress");
+    from = out->back().index + 1;
+  }
+  return Status::Ok();
+}
+
+Status Log::ReadFromMemory(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out,
+                           size_t* bytes) {
+  auto it = std::upper_bound(blocks_.begin(), blocks_.end(), from,
+                             [](uint64_t i, const Block& b) { return i < b.first_index; });
+  for (--it; it != blocks_.end(); ++it) {
+    const Block& block = *it;
+    size_t pos = from > block.first_index ? OffsetInBlock(block.bytes, block.first_index, from) : 0;
+    while (pos < block.bytes.size()) {
+      EntryView e;
+      size_t size = 0;
+      if (DecodeRecord(std::string_view(block.bytes).substr(pos), &e, &size) != RecordDecode::kOk) {
+        return Status::Corruption("in-memory log block damaged");
+      }
+      out->push_back(LogEntry{e.term, e.index, e.type, std::string(e.payload)});
+      *bytes += e.payload.size();
+      pos += size;
+      if (*bytes >= max_bytes) return Status::Ok();
+    }
+    from = block.last_index + 1;
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> Log::OffsetOf(Segment* seg, uint64_t index) {
+  if (index > seg->last_index) return seg->end_offset;
+  uint64_t k = (index - seg->first_index) / kCheckpointStride;
+  uint64_t at = seg->first_index + k * kCheckpointStride;
+  uint64_t offset = seg->checkpoints[k];
+  // Prefer memory when the record is buffered.
+  if (index >= MemoryFirstIndex()) {
+    auto it = std::upper_bound(blocks_.begin(), blocks_.end(), index,
+                               [](uint64_t i, const Block& b) { return i < b.first_index; });
+    const Block& block = *std::prev(it);
+    return block.file_offset + OffsetInBlock(block.bytes, block.first_index, index);
+  }
+  if (at == index) return offset;
+  auto file = env_->OpenFile(seg->path, OpenMode::kReadOnly);
+  if (!file.ok()) return file.status();
+  RecordStream stream(file->get(), offset, seg->written_size);
+  for (;;) {
+    EntryView e;
+    bool done;
+    TANDEM_RETURN_IF_ERROR(stream.Next(&e, &done));
+    if (done) return Status::Corruption(SegmentError(seg->path, offset, "record not found"));
+    if (e.index == index) return stream.offset();
+  }
+}
+
+Status Log::ReadFromDisk(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out,
+                         size_t* bytes) {
+  Segment* seg = FindSegment(from);
+  if (seg == nullptr) return Status::NotFound("no segment for index " + std::to_string(from));
+  auto offset = OffsetOf(seg, from);
+  if (!offset.ok()) return offset.status();
+  auto file = env_->OpenFile(seg->path, OpenMode::kReadOnly);
+  if (!file.ok()) return file.status();
+  uint64_t stop = std::min(seg->last_index, MemoryFirstIndex() - 1);
+  RecordStream stream(file->get(), *offset, seg->written_size);
+  for (uint64_t want = from; want <= stop;) {
+    EntryView e;
+    bool done;
+    TANDEM_RETURN_IF_ERROR(stream.Next(&e, &done));
+    if (done || e.index != want) {
+      return Status::Corruption(
+          SegmentError(seg->path, stream.offset(), "expected index " + std::to_string(want)));
+    }
+    out->push_back(LogEntry{e.term, e.index, e.type, std::string(e.payload)});
+    *bytes += e.payload.size();
+    ++want;
+    if (*bytes >= max_bytes) break;
+  }
+  return Status::Ok();
+}
+
+Status Log::ForEach(uint64_t from, const std::function<Status(const EntryView&)>& fn) {
+  std::vector<LogEntry> batch;
+  while (from <= last_index_) {
+    batch.clear();
+    TANDEM_RETURN_IF_ERROR(Read(from, 4 << 20, &batch));
+    for (const LogEntry& e : batch) TANDEM_RETURN_IF_ERROR(fn(e.view()));
+    from = batch.back().index + 1;
+  }
+  return Status::Ok();
+}
+
+Status Log::DeleteSegmentFile(Segment* seg) {
+  seg->file.reset();
+  if (!seg->created && !env_->FileExists(seg->path)) return Status::Ok();
+  Status st = env_->DeleteFile(seg->path);
+  if (st.IsNotFound()) return Status::Ok();
+  return st;
+}
+
+Status Log::TruncateSuffix(uint64_t after_index) {
+  if (after_index >= last_index_) return Status::Ok();
+  if (after_index + 1 < first_index()) {
+    return Status::InvalidArgument("cannot truncate below the first index " +
+                                   std::to_string(first_index()));
+  }
+  auto new_last_term = TermAt(after_index);
+  if (!new_last_term.ok()) return new_last_term.status();
+
+  // 1. Whole segments after the cut, newest first, so a crash leaves a prefix.
+  bool deleted = false;
+  while (segments_.size() > 1 && segments_.back().first_index > after_index) {
+    Segment& seg = segments_.back();
+    TANDEM_RETURN_IF_ERROR(DeleteSegmentFile(&seg));
+    while (!blocks_.empty() && blocks_.back().segment_first == seg.first_index) {
+      if (blocks_.back().state == Block::State::kDurable) {
+        durable_block_bytes_ -= blocks_.back().bytes.size();
+      }
+      blocks_.pop_back();
+    }
+    segments_.pop_back();
+    last_index_ = segments_.back().last_index;
+    last_term_ = segments_.back().last_term;
+    deleted = true;
+  }
+  // 2. Cut the segment holding after_index (or the empty first segment).
+  Segment& seg = segments_.back();
+  auto cut = OffsetOf(&seg, after_index + 1);
+  if (!cut.ok()) return cut.status();
+  while (!blocks_.empty() && blocks_.back().first_index > after_index) {
+    if (blocks_.back().state == Block::State::kDurable) {
+      durable_block_bytes_ -= blocks_.back().bytes.size();
+    }
+    blocks_.pop_back();
+  }
+  if (!blocks_.empty() && blocks_.back().last_index > after_index) {
+    Block& block = blocks_.back();
+    size_t keep = *cut - block.file_offset;
+    if (block.state == Block::State::kDurable) durable_block_bytes_ -= block.bytes.size() - keep;
+    block.bytes.resize(keep);
+    block.last_index = after_index;
+  }
+  seg.checkpoints.resize((after_index + 1 - seg.first_index + kCheckpointStride - 1) /
+                         kCheckpointStride);
+  seg.end_offset = *cut;
+  seg.last_index = after_index;
+  seg.last_term = *new_last_term;
+  while (!term_runs_.empty() && term_runs_.back().start_index > after_index) {
+    term_runs_.pop_back();
+  }
+  last_index_ = after_index;
+  last_term_ = *new_last_term;
+  written_index_ = std::min(written_index_, after_index);
+  durable_index_ = std::min(durable_index_, after_index);
+  Status st;
+  if (seg.created && seg.written_size > *cut) {
+    seg.written_size = *cut;
+    seg.durable_size = std::min(seg.durable_size, *cut);
+    seg.needs_truncate = true;
+    st = PrepareForWrite(&seg);
+  }
+  if (deleted) {
+    Status dir_st = env_->SyncDir(dir_);
+    if (st.ok()) st = dir_st;
+  }
+  return st;
+}
+
+Status Log::CompactPrefix(uint64_t up_to_index) {
+  while (segments_.size() > 1) {
+    Segment& seg = segments_.front();
+    if (seg.last_index > up_to_index || seg.last_index > durable_index_ ||
+        seg.durable_size < seg.end_offset) {
+      break;
+    }
+    TANDEM_RETURN_IF_ERROR(DeleteSegmentFile(&seg));
+    while (!blocks_.empty() && blocks_.front().segment_first == seg.first_index) {
+      if (blocks_.front().state == Block::State::kDurable) {
+        durable_block_bytes_ -= blocks_.front().bytes.size();
+      }
+      blocks_.pop_front();
+    }
+    segments_.pop_front();
+  }
+  uint64_t first = first_index();
+  auto keep = std::upper_bound(term_runs_.begin(), term_runs_.end(), first,
+                               [](uint64_t i, const TermRun& r) { return i < r.start_index; });
+  if (keep != term_runs_.begin()) term_runs_.erase(term_runs_.begin(), std::prev(keep));
+  return Status::Ok();
+}
+
+Status Log::Reset(uint64_t next_index, uint64_t prev_term) {
+  if (next_index == 0) return Status::InvalidArgument("next_index must be >= 1");
+  while (!segments_.empty()) {
+    Status st = DeleteSegmentFile(&segments_.back());
+    if (!st.ok()) {
+      blocks_.clear();  // keep the survivors a consistent, on-disk prefix
+      durable_block_bytes_ = 0;
+      last_index_ = written_index_ = durable_index_ = segments_.back().last_index;
+      last_term_ = segments_.back().last_term;
+      return st;
+    }
+    segments_.pop_back();
+  }
+  blocks_.clear();
+  term_runs_.clear();
+  durable_block_bytes_ = 0;
+  segments_.push_back(NewSegment(next_index, prev_term));
+  last_index_ = written_index_ = durable_index_ = next_index - 1;
+  last_term_ = prev_term;
+  Segment& seg = segments_.back();
+  TANDEM_RETURN_IF_ERROR(PrepareForWrite(&seg));
+  TANDEM_RETURN_IF_ERROR(FsyncWritten());
+  return Status::Ok();
+}
+
+}  // namespace tandem::wal
