@@ -77,7 +77,8 @@ TEST(RequestParserTest, SingleMultibulkCommand) {
 }
 
 TEST(RequestParserTest, BinarySafeBulks) {
-  std::string input("*2\r\n$4\r\na\r\n\0\r\n$0\r\n\r\n", 22);
+  constexpr char kInput[] = "*2\r\n$4\r\na\r\n\0\r\n$0\r\n\r\n";
+  std::string input(kInput, sizeof(kInput) - 1);
   ParseResult r = Parse(input);
   ASSERT_EQ(r.commands.size(), 1u);
   EXPECT_EQ(r.commands[0][0], std::string("a\r\n\0", 4));
