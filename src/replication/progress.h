@@ -1,0 +1,90 @@
+// Progress: the leader's view of one follower or learner — how much of the
+// log it holds (match), what to send next, and the window of in-flight
+// append batches that bounds pipelining.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "replication/types.h"
+
+namespace tandem::replication {
+
+// A ring of the last index of each unacknowledged append batch.
+class InflightWindow {
+ public:
+  explicit InflightWindow(size_t capacity = 1) : slots_(capacity ? capacity : 1) {}
+  bool full() const { return count_ == slots_.size(); }
+  size_t count() const { return count_; }
+  // Requires !full(); `last_index` increases with every call.
+  void Add(Index last_index) {
+    slots_[(start_ + count_) % slots_.size()] = last_index;
+    ++count_;
+  }
+  // Forgets every batch ending at or before `index`.
+  void FreeUpTo(Index index) {
+    while (count_ > 0 && slots_[start_] <= index) {
+      start_ = (start_ + 1) % slots_.size();
+      --count_;
+    }
+  }
+  void FreeFirst() {
+    if (count_ == 0) return;
+    start_ = (start_ + 1) % slots_.size();
+    --count_;
+  }
+  void Clear() { start_ = count_ = 0; }
+
+ private:
+  std::vector<Index> slots_;
+  size_t start_ = 0;
+  size_t count_ = 0;
+};
+
+inline constexpr Index kNoStall = ~Index{0};
+
+enum class ProgressState : uint8_t {
+  kProbe,      // one append at a time until the match point is found
+  kReplicate,  // pipelined appends, next advanced optimistically
+  kSnapshot,   // a snapshot was sent; appends paused until it is installed
+};
+
+const char* ProgressStateName(ProgressState state);
+
+struct Progress {
+  explicit Progress(size_t max_inflight) : inflight(max_inflight) {}
+
+  Index match = 0;  // highest index durable on the peer and equal to ours
+  Index next = 1;   // next index to send
+  ProgressState state = ProgressState::kProbe;
+  bool probe_sent = false;        // kProbe: an append is outstanding
+  Index pending_snapshot = 0;     // kSnapshot: the index sent
+  uint64_t snapshot_ticks = 0;    // kSnapshot: ticks since sent
+  bool recent_active = false;     // heard from since the last check-quorum round
+  uint64_t acked_seq = 0;         // highest round number echoed (read index)
+  uint64_t acked_sent_tick = 0;   // leader tick of the newest echoed round (lease)
+  uint64_t last_ack_tick = 0;     // leader tick when last heard from (status)
+  Index stalled_hint = kNoStall;  // kReplicate: follower's verified index at last heartbeat
+  InflightWindow inflight;
+
+  void BecomeProbe() {
+    state = ProgressState::kProbe;
+    next = match + 1;
+    probe_sent = false;
+    inflight.Clear();
+  }
+  void BecomeReplicate(Index next_index) {
+    state = ProgressState::kReplicate;
+    next = next_index;
+    probe_sent = false;
+    inflight.Clear();
+  }
+  void BecomeSnapshot(Index index) {
+    state = ProgressState::kSnapshot;
+    pending_snapshot = index;
+    snapshot_ticks = 0;
+    inflight.Clear();
+  }
+};
+
+}  // namespace tandem::replication

@@ -1,0 +1,132 @@
+// Follower-side replication: the log-matching check, truncation of a
+// divergent suffix, fast back-off hints, acknowledgements of durable entries
+// only, heartbeats and snapshot installation.
+#include <algorithm>
+
+#include "replication/core.h"
+
+namespace tandem::replication {
+
+void Core::HandleAppend(Message msg) {
+  const Index prev = msg.index;
+  // Entries up to the commit index are identical on every log that has
+  // them, so a prefix at or below it needs no check.
+  if (prev >= commit_) {
+    const std::optional<Term> prev_term = log_.TermAt(prev);
+    if (!prev_term || *prev_term != msg.log_term) {
+      RejectAppend(msg);
+      return;
+    }
+  }
+  const Index last_new = prev + msg.entries.size();
+  for (Entry& e : msg.entries) {
+    if (e.index <= commit_) continue;
+    if (e.index <= log_.last_index()) {
+      if (log_.TermAt(e.index) == e.term) continue;
+      TruncateLogAfter(e.index - 1);  // a divergent suffix: the leader's log wins
+    }
+    AppendToLog(std::move(e));
+  }
+  last_verified_ = std::max(last_verified_, last_new);
+  commit_ = std::max(commit_, std::min(msg.commit, last_new));
+  Message reply;
+  reply.type = MessageType::kAppendResponse;
+  reply.to = msg.from;
+  reply.index = std::min(durable_, last_verified_);
+  reply.hint = last_verified_;
+  reply.seq = msg.seq;
+  reply.sent_tick = msg.sent_tick;
+  acked_to_leader_ = std::max(acked_to_leader_, reply.index);
+  Send(std::move(reply));
+}
+
+void Core::RejectAppend(const Message& msg) {
+  // Tell the leader where our log may diverge: the last index whose term is
+  // not above the term the leader expected, but never below our commit.
+  Index hint = log_.FindConflictHint(std::min(msg.index, log_.last_index()), msg.log_term);
+  hint = std::max(hint, commit_);
+  Message reply;
+  reply.type = MessageType::kAppendResponse;
+  reply.to = msg.from;
+  reply.reject = true;
+  reply.index = msg.index;
+  reply.hint = hint;
+  reply.log_term = log_.TermAt(hint).value_or(0);
+  reply.seq = msg.seq;
+  reply.sent_tick = msg.sent_tick;
+  Send(std::move(reply));
+}
+
+void Core::SendAppendAck(NodeId to) {
+  Message reply;
+  reply.type = MessageType::kAppendResponse;
+  reply.to = to;
+  reply.index = std::min(durable_, last_verified_);
+  reply.hint = last_verified_;
+  acked_to_leader_ = std::max(acked_to_leader_, reply.index);
+  Send(std::move(reply));
+}
+
+void Core::HandleHeartbeat(const Message& msg) {
+  // The leader caps msg.commit at our acknowledged match, so our log holds
+  // those entries as the leader has them.
+  commit_ = std::max(commit_, std::min(msg.commit, log_.last_index()));
+  Message reply;
+  reply.type = MessageType::kHeartbeatResponse;
+  reply.to = msg.from;
+  reply.hint = last_verified_;
+  reply.seq = msg.seq;
+  reply.sent_tick = msg.sent_tick;
+  Send(std::move(reply));
+}
+
+void Core::HandleSnapshot(const Message& msg) {
+  const SnapshotMeta& snap = msg.snapshot;
+  if (snap.index <= commit_) {
+    SendAppendAck(msg.from);
+    return;
+  }
+  if (log_.TermAt(snap.index) == snap.term) {
+    // Our log already holds the snapshot's last entry: it and everything
+    // before it are committed, no install needed.
+    last_verified_ = std::max(last_verified_, snap.index);
+    commit_ = std::max(commit_, snap.index);
+    SendAppendAck(msg.from);
+    return;
+  }
+  pending_install_ = snap;
+  snapshot_to_install_ = snap;
+}
+
+Status Core::OnSnapshotInstalled(const SnapshotMeta& meta) {
+  if (!pending_install_ || pending_install_->index != meta.index ||
+      pending_install_->term != meta.term) {
+    return Status::InvalidArgument("no such snapshot install pending");
+  }
+  SnapshotMeta snap = std::move(*pending_install_);
+  pending_install_.reset();
+  if (snap.index <= commit_) return Status::Ok();  // overtaken by appends meanwhile
+  if (log_.TermAt(snap.index) == snap.term) {
+    commit_ = snap.index;  // the snapshot holds committed state only
+    TANDEM_RETURN_IF_ERROR(Compact(snap.index));
+  } else {
+    for (Index i = std::max(commit_, log_.snapshot_index()) + 1; i <= log_.last_index(); ++i) {
+      const Entry& e = log_.At(i);
+      if (led_terms_.count(e.term) != 0) rolled_back_.push_back(e);
+    }
+    log_.Reset(snap.index, snap.term);
+    membership_history_.clear();
+    snapshot_membership_ = snap.membership;
+    ApplyMembership(snap.membership);
+    truncate_after_ = std::min(truncate_after_.value_or(snap.index), snap.index);
+    persist_from_ = snap.index + 1;
+    durable_ = snap.index;
+    commit_ = snap.index;
+    committed_handed_ = snap.index;
+  }
+  last_verified_ = std::max(last_verified_, snap.index);
+  if (leader_ != kNoNode) SendAppendAck(leader_);
+  return Status::Ok();
+}
+
+}  // namespace tandem::replication

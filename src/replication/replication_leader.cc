@@ -1,0 +1,272 @@
+// Leader-side replication: heartbeats, pipelined appends with fast back-off,
+// snapshots for followers that fell behind the compacted prefix, commit by a
+// quorum of the current term, proposal completions and check-quorum.
+#include <algorithm>
+
+#include "replication/core.h"
+
+namespace tandem::replication {
+
+const char* ProgressStateName(ProgressState state) {
+  switch (state) {
+    case ProgressState::kProbe:
+      return "probe";
+    case ProgressState::kReplicate:
+      return "replicate";
+    case ProgressState::kSnapshot:
+      return "snapshot";
+  }
+  return "unknown";
+}
+
+void Core::TickLeader() {
+  ++election_elapsed_;
+  ++heartbeat_elapsed_;
+  for (auto& [id, pr] : progress_) {
+    if (pr.state == ProgressState::kSnapshot && ++pr.snapshot_ticks > 2 * config_.election_ticks) {
+      pr.BecomeProbe();  // the snapshot was lost or failed: start over
+    }
+  }
+  if (election_elapsed_ >= config_.election_ticks) {
+    election_elapsed_ = 0;
+    if (config_.check_quorum && !QuorumActive()) {
+      last_election_reason_ = "check-quorum: stepped down, lost contact with a majority";
+      BecomeFollower(term_, kNoNode);
+      return;
+    }
+  }
+  TickTransfer();
+  if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    BroadcastHeartbeat();
+  }
+}
+
+bool Core::QuorumActive() {
+  size_t active = membership_.IsVoter(config_.id) ? 1 : 0;
+  for (auto& [id, pr] : progress_) {
+    if (pr.recent_active && membership_.IsVoter(id)) ++active;
+    pr.recent_active = false;
+  }
+  return active >= membership_.Quorum();
+}
+
+void Core::SyncProgressWithMembership() {
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    it = membership_.Contains(it->first) ? std::next(it) : progress_.erase(it);
+  }
+  auto add = [&](NodeId id) {
+    if (id == config_.id || progress_.count(id) != 0) return;
+    auto [it, inserted] = progress_.emplace(id, Progress(config_.max_inflight_batches));
+    it->second.next = log_.last_index() + 1;
+    it->second.recent_active = true;
+  };
+  for (NodeId id : membership_.voters) add(id);
+  for (NodeId id : membership_.learners) add(id);
+}
+
+void Core::BroadcastAppends(bool allow_empty) {
+  for (auto& [id, pr] : progress_) {
+    if (!SendAppend(id, pr, allow_empty)) continue;
+    while (SendAppend(id, pr, /*allow_empty=*/false)) {
+    }
+  }
+}
+
+bool Core::SendAppend(NodeId peer, Progress& pr, bool allow_empty) {
+  if (pr.state == ProgressState::kSnapshot) return false;
+  if (pr.state == ProgressState::kProbe && pr.probe_sent) return false;
+  if (pr.state == ProgressState::kReplicate && pr.inflight.full()) return false;
+  const Index prev = pr.next - 1;
+  const std::optional<Term> prev_term = log_.TermAt(prev);
+  if (!prev_term) {
+    SendSnapshot(peer, pr);
+    return false;
+  }
+  const Index last = log_.last_index();
+  if (pr.next > last && !allow_empty) return false;
+  Message m;
+  m.type = MessageType::kAppend;
+  m.to = peer;
+  m.index = prev;
+  m.log_term = *prev_term;
+  m.commit = commit_;
+  m.seq = seq_;
+  m.sent_tick = now_;
+  if (pr.next <= last) {
+    log_.Slice(pr.next, last, config_.max_entries_per_message, config_.max_bytes_per_message,
+               &m.entries);
+  }
+  if (pr.state == ProgressState::kReplicate && !m.entries.empty()) {
+    pr.next = m.entries.back().index + 1;
+    pr.inflight.Add(pr.next - 1);
+  } else if (pr.state == ProgressState::kProbe) {
+    pr.probe_sent = true;
+  }
+  const bool sent_entries = !m.entries.empty();
+  Send(std::move(m));
+  return sent_entries && pr.state == ProgressState::kReplicate;
+}
+
+void Core::SendSnapshot(NodeId peer, Progress& pr) {
+  Message m;
+  m.type = MessageType::kSnapshot;
+  m.to = peer;
+  m.snapshot.index = log_.snapshot_index();
+  m.snapshot.term = log_.snapshot_term();
+  m.snapshot.membership = snapshot_membership_;
+  pr.BecomeSnapshot(m.snapshot.index);
+  Send(std::move(m));
+}
+
+void Core::BroadcastHeartbeat() {
+  for (auto& [id, pr] : progress_) {
+    Message m;
+    m.type = MessageType::kHeartbeat;
+    m.to = id;
+    m.commit = std::min(pr.match, commit_);
+    m.seq = seq_;
+    m.sent_tick = now_;
+    Send(std::move(m));
+  }
+}
+
+void Core::NoteAck(Progress& pr, const Message& msg) {
+  pr.recent_active = true;
+  pr.last_ack_tick = now_;
+  pr.acked_seq = std::max(pr.acked_seq, msg.seq);
+  pr.acked_sent_tick = std::max(pr.acked_sent_tick, msg.sent_tick);
+}
+
+void Core::HandleAppendResponse(const Message& msg) {
+  auto it = progress_.find(msg.from);
+  if (it == progress_.end()) return;
+  Progress& pr = it->second;
+  NoteAck(pr, msg);
+  if (msg.reject) {
+    if (msg.index == 0 && msg.hint == 0 && msg.log_term == 0) return;  // stale-term notice
+    if (pr.state == ProgressState::kReplicate) {
+      if (msg.index <= pr.match) return;  // stale
+      pr.BecomeProbe();
+    } else if (pr.state == ProgressState::kProbe) {
+      if (msg.index != pr.next - 1) return;  // answer to an older probe
+    } else {
+      return;
+    }
+    // Fast back-off: skip every index whose term cannot match the hint.
+    Index back_to = msg.hint >= log_.snapshot_index()
+                        ? log_.FindConflictHint(msg.hint, msg.log_term)
+                        : msg.hint;
+    pr.next = std::max(pr.match + 1, std::min(msg.index, back_to + 1));
+    pr.probe_sent = false;
+    SendAppend(msg.from, pr, /*allow_empty=*/true);
+    return;
+  }
+  bool advanced = false;
+  if (msg.index > pr.match) {
+    pr.match = msg.index;
+    advanced = true;
+  }
+  const Index verified = std::max(msg.hint, msg.index);
+  switch (pr.state) {
+    case ProgressState::kProbe:
+      pr.BecomeReplicate(std::max(verified, pr.match) + 1);
+      break;
+    case ProgressState::kReplicate:
+      pr.inflight.FreeUpTo(verified);
+      if (pr.next <= verified) pr.next = verified + 1;
+      break;
+    case ProgressState::kSnapshot:
+      if (verified >= pr.pending_snapshot) pr.BecomeReplicate(verified + 1);
+      break;
+  }
+  if (advanced) {
+    MaybeCommit();
+    CompleteProposals();
+  }
+  AdvanceReads();
+  if (role_ != Role::kLeader) return;  // a committed removal of ourselves
+  MaybeSendTimeoutNow(msg.from, pr);
+  while (SendAppend(msg.from, pr, /*allow_empty=*/false)) {
+  }
+}
+
+void Core::HandleHeartbeatResponse(const Message& msg) {
+  auto it = progress_.find(msg.from);
+  if (it == progress_.end()) return;
+  Progress& pr = it->second;
+  NoteAck(pr, msg);
+  AdvanceReads();
+  if (pr.state == ProgressState::kProbe) {
+    pr.probe_sent = false;  // the probe may have been lost: resend
+  } else if (pr.state == ProgressState::kReplicate && msg.hint + 1 < pr.next) {
+    // The follower's verified log ends before what we sent. If it has not
+    // moved since the previous heartbeat, appends were lost: resend from
+    // the match point.
+    if (msg.hint == pr.stalled_hint) {
+      pr.BecomeProbe();
+      pr.stalled_hint = kNoStall;
+    } else {
+      pr.stalled_hint = msg.hint;
+    }
+  } else {
+    pr.stalled_hint = kNoStall;
+  }
+  if (pr.match < log_.last_index()) {
+    while (SendAppend(msg.from, pr, /*allow_empty=*/false)) {
+    }
+  }
+}
+
+void Core::MaybeCommit() {
+  if (role_ != Role::kLeader) return;
+  std::vector<Index> matches;
+  matches.reserve(membership_.voters.size());
+  for (NodeId v : membership_.voters) {
+    if (v == config_.id) {
+      matches.push_back(durable_);
+    } else {
+      auto it = progress_.find(v);
+      matches.push_back(it == progress_.end() ? 0 : it->second.match);
+    }
+  }
+  std::sort(matches.begin(), matches.end(), std::greater<Index>());
+  const Index quorum_index = matches[membership_.Quorum() - 1];
+  // Only entries of the current term are committed by counting replicas;
+  // earlier entries commit with them (Raft §5.4.2).
+  if (quorum_index <= commit_ || log_.TermAt(quorum_index) != term_) return;
+  commit_ = quorum_index;
+  broadcast_pending_ = true;  // followers learn the new commit index
+  CompleteProposals();
+  AdvanceReads();
+  const Index config_index =
+      membership_history_.empty() ? log_.snapshot_index() : membership_history_.back().first;
+  if (!IsPromotable() && commit_ >= config_index) {
+    last_election_reason_ = "removed from the voters: stepped down";
+    BecomeFollower(term_, kNoNode);
+  }
+}
+
+void Core::CompleteProposals() {
+  if (role_ != Role::kLeader) return;
+  auto complete = [&](Durability d, Index up_to) {
+    auto& queue = pending_[static_cast<int>(d)];
+    while (!queue.empty() && queue.front().id.index <= up_to) {
+      completions_.push_back(Completion{queue.front().id, d, ProposalOutcome::kSuccess});
+      queue.pop_front();
+    }
+  };
+  complete(Durability::kLeader, durable_);
+  complete(Durability::kMajority, commit_);
+  if (!pending_[static_cast<int>(Durability::kAll)].empty()) {
+    Index all = std::min(durable_, commit_);
+    for (NodeId v : membership_.voters) {
+      if (v == config_.id) continue;
+      auto it = progress_.find(v);
+      all = std::min(all, it == progress_.end() ? 0 : it->second.match);
+    }
+    complete(Durability::kAll, all);
+  }
+}
+
+}  // namespace tandem::replication
