@@ -323,7 +323,9 @@ RequestParser::Step RequestParser::ParseBulkHeader() {
 
   if (buffer_[pos_] != '$') {
     std::string message = "ERR Protocol error: expected '$', got '";
-    message.push_back(buffer_[pos_]);
+    // Redis's addReplyErrorFormat turns CR and LF into spaces.
+    char found = buffer_[pos_];
+    message.push_back(found == '\r' || found == '\n' ? ' ' : found);
     message.push_back('\'');
     return Fail(std::move(message));
   }

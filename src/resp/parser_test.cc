@@ -246,6 +246,9 @@ TEST(RequestParserTest, ExpectedDollar) {
   EXPECT_EQ(ParseError("*1\r\nx3\r\n"), "ERR Protocol error: expected '$', got 'x'");
   EXPECT_EQ(ParseError("*1\r\n*4\r\n"), "ERR Protocol error: expected '$', got '*'");
   EXPECT_EQ(ParseError("*2\r\n$1\r\na\r\n:1\r\n"), "ERR Protocol error: expected '$', got ':'");
+  // CR and LF are shown as spaces, as Redis does.
+  EXPECT_EQ(ParseError("*1\r\n\r\n"), "ERR Protocol error: expected '$', got ' '");
+  EXPECT_EQ(ParseError("*1\r\n\n\r\n"), "ERR Protocol error: expected '$', got ' '");
 }
 
 TEST(RequestParserTest, ConfigurableBulkLimit) {
