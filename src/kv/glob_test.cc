@@ -18,7 +18,7 @@ TEST(GlobTest, Literals) {
 }
 
 TEST(GlobTest, Star) {
-  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_FALSE(GlobMatch("*", ""));  // as Redis: KEYS/SCAN special-case "*"
   EXPECT_TRUE(GlobMatch("*", "anything"));
   EXPECT_TRUE(GlobMatch("a*", "a"));
   EXPECT_TRUE(GlobMatch("a*c", "abbbc"));
@@ -47,7 +47,9 @@ TEST(GlobTest, Classes) {
   EXPECT_TRUE(GlobMatch("[\\]]", "]"));
   EXPECT_TRUE(GlobMatch("[\\-]", "-"));
   EXPECT_FALSE(GlobMatch("[\\-]", "a"));
-  EXPECT_TRUE(GlobMatch("[a-]", "-"));  // '-' at the end is literal
+  // As Redis: "a-]" is the range a..']' and the class is then unterminated.
+  EXPECT_FALSE(GlobMatch("[a-]", "-"));
+  EXPECT_TRUE(GlobMatch("[a-]", "^"));
 }
 
 TEST(GlobTest, UnterminatedClassEndsAtPatternEnd) {

@@ -246,7 +246,7 @@ void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
     return;
   }
   if (absolute) {
-    ctx.reply.Integer(ms ? expire_at : expire_at / 1000);
+    ctx.reply.Integer(ms ? expire_at : (expire_at + 500) / 1000);
     return;
   }
   int64_t ttl = expire_at - ctx.now_ms;
@@ -291,7 +291,7 @@ void ObjectCommand(CommandContext& ctx) {
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     ctx.reply.ArrayHeader(std::size(kHelp));
     for (std::string_view line : kHelp) ctx.reply.SimpleString(line);
@@ -320,7 +320,11 @@ void ObjectCommand(CommandContext& ctx) {
   if (which == "encoding") {
     ctx.reply.Bulk(o->EncodingName());
   } else if (which == "freq") {
-    ctx.reply.Integer(static_cast<int64_t>(ctx.db.AccessCount(key)));
+    // Tandem has no maxmemory policy; Redis's default (noeviction) answers so.
+    ctx.ReplyError(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+        "that when switching between policies at runtime LRU and LFU data will take some time "
+        "to adjust.");
   } else if (which == "idletime") {
     ctx.reply.Integer(ctx.db.IdleMs(key, ctx.now_ms) / 1000);
   } else {

@@ -1,0 +1,222 @@
+#include "kv/keyspace.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tandem::kv {
+namespace {
+
+std::string Key(int i) { return "key:" + std::to_string(i); }
+
+TEST(KeyspaceTest, SetFindErase) {
+  Keyspace ks;
+  EXPECT_EQ(ks.size(), 0u);
+  EXPECT_EQ(ks.Find("a"), nullptr);
+  ks.Set("a", Object::String("1"));
+  ASSERT_NE(ks.Find("a"), nullptr);
+  EXPECT_EQ(ks.Find("a")->str(), "1");
+  ks.Set("a", Object::String("2"));
+  EXPECT_EQ(ks.size(), 1u);
+  EXPECT_EQ(ks.Find("a")->str(), "2");
+  EXPECT_TRUE(ks.Erase("a"));
+  EXPECT_FALSE(ks.Erase("a"));
+  EXPECT_EQ(ks.size(), 0u);
+  ks.Set("", Object::String("empty key"));
+  EXPECT_EQ(ks.Find("")->str(), "empty key");
+}
+
+TEST(KeyspaceTest, ManyKeysAgainstReferenceModel) {
+  Keyspace ks;
+  std::map<std::string, std::string> model;
+  std::mt19937_64 rng(42);
+  for (int step = 0; step < 200000; ++step) {
+    std::string k = Key(static_cast<int>(rng() % 5000));
+    switch (rng() % 3) {
+      case 0:
+      case 1:
+        ks.Set(k, Object::String(std::to_string(step)));
+        model[k] = std::to_string(step);
+        break;
+      case 2:
+        EXPECT_EQ(ks.Erase(k), model.erase(k) == 1);
+        break;
+    }
+  }
+  EXPECT_EQ(ks.size(), model.size());
+  for (const auto& [k, v] : model) {
+    ASSERT_NE(ks.Find(k), nullptr) << k;
+    EXPECT_EQ(ks.Find(k)->str(), v);
+  }
+  size_t seen = 0;
+  ks.ForEach([&](std::string_view k, const Object& o, int64_t) {
+    ++seen;
+    EXPECT_EQ(model.at(std::string(k)), o.str());
+  });
+  EXPECT_EQ(seen, model.size());
+  // Shrinks back down when emptied.
+  for (const auto& [k, v] : model) EXPECT_TRUE(ks.Erase(k));
+  EXPECT_EQ(ks.size(), 0u);
+  EXPECT_LT(ks.MemoryUsage(), 1024u);
+}
+
+TEST(KeyspaceTest, ExpiryTracking) {
+  Keyspace ks;
+  EXPECT_FALSE(ks.SetExpire("missing", 100));
+  EXPECT_EQ(ks.GetExpire("missing"), kNoExpire);
+  ks.Set("a", Object::String("1"));
+  ks.Set("b", Object::String("1"));
+  EXPECT_EQ(ks.GetExpire("a"), kNoExpire);
+  EXPECT_TRUE(ks.SetExpire("a", 100));
+  EXPECT_TRUE(ks.SetExpire("b", 200));
+  EXPECT_EQ(ks.expires_count(), 2u);
+  EXPECT_TRUE(ks.SetExpire("a", 150));  // update, not a second entry
+  EXPECT_EQ(ks.expires_count(), 2u);
+  EXPECT_EQ(ks.GetExpire("a"), 150);
+  // Overwrite drops the TTL unless keep_ttl.
+  ks.Set("b", Object::String("2"), /*keep_ttl=*/true);
+  EXPECT_EQ(ks.GetExpire("b"), 200);
+  ks.Set("b", Object::String("3"));
+  EXPECT_EQ(ks.GetExpire("b"), kNoExpire);
+  EXPECT_EQ(ks.expires_count(), 1u);
+  EXPECT_TRUE(ks.Persist("a"));
+  EXPECT_FALSE(ks.Persist("a"));
+  EXPECT_EQ(ks.expires_count(), 0u);
+  ks.SetExpire("a", 10);
+  EXPECT_TRUE(ks.Erase("a"));
+  EXPECT_EQ(ks.expires_count(), 0u);
+}
+
+TEST(KeyspaceTest, SampleExpiringVisitsOnlyVolatileKeysDistinctly) {
+  Keyspace ks;
+  for (int i = 0; i < 100; ++i) {
+    ks.Set(Key(i), Object::String("v"));
+    if (i % 2 == 0) ks.SetExpire(Key(i), 1000 + i);
+  }
+  for (uint64_t r : {0ull, 7ull, 12345678901ull}) {
+    std::set<std::string> seen;
+    ks.SampleExpiring(r, 20, [&](std::string_view k, int64_t at) {
+      EXPECT_EQ(ks.GetExpire(k), at);
+      EXPECT_TRUE(seen.insert(std::string(k)).second);
+    });
+    EXPECT_EQ(seen.size(), 20u);
+  }
+  std::set<std::string> all;
+  ks.SampleExpiring(3, 1000, [&](std::string_view k, int64_t) { all.insert(std::string(k)); });
+  EXPECT_EQ(all.size(), 50u);
+}
+
+TEST(KeyspaceTest, ExtractMovesValueAndExpiry) {
+  Keyspace ks;
+  Object h = Object::NewHash();
+  h.hash().Set("f", "v");
+  ks.Set("h", std::move(h));
+  ks.SetExpire("h", 77);
+  int64_t at = 0;
+  std::optional<Object> o = ks.Extract("h", &at);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(at, 77);
+  EXPECT_EQ(*o->hash().Get("f"), "v");
+  EXPECT_EQ(ks.size(), 0u);
+  EXPECT_EQ(ks.expires_count(), 0u);
+  EXPECT_FALSE(ks.Extract("h", &at).has_value());
+}
+
+TEST(KeyspaceTest, RandomKeyReturnsExistingKeys) {
+  Keyspace ks;
+  EXPECT_EQ(ks.RandomKey(1), "");
+  for (int i = 0; i < 50; ++i) ks.Set(Key(i), Object::String("v"));
+  std::set<std::string> seen;
+  for (uint64_t r = 0; r < 1000; ++r) {
+    std::string k = ks.RandomKey(r * 0x9e3779b97f4a7c15ull);
+    ASSERT_NE(ks.Find(k), nullptr);
+    seen.insert(k);
+  }
+  EXPECT_GT(seen.size(), 25u);
+}
+
+TEST(KeyspaceTest, ScanVisitsEveryKeyOnce) {
+  Keyspace ks;
+  for (int i = 0; i < 1000; ++i) ks.Set(Key(i), Object::String("v"));
+  std::multiset<std::string> seen;
+  uint64_t cursor = 0;
+  do {
+    cursor = ks.Scan(cursor, 10,
+                     [&](std::string_view k, const Object&) { seen.insert(std::string(k)); });
+  } while (cursor != 0);
+  EXPECT_EQ(seen.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(seen.count(Key(i)), 1u);
+}
+
+TEST(KeyspaceTest, ScanOfEmptyKeyspaceEndsAtOnce) {
+  Keyspace ks;
+  int calls = 0;
+  EXPECT_EQ(ks.Scan(0, 10, [&](std::string_view, const Object&) { ++calls; }), 0u);
+  EXPECT_EQ(calls, 0);
+}
+
+// Keys present for the whole scan are returned at least once while other
+// keys are added (the table grows several times) or removed (it shrinks).
+void ScanWhileResizing(bool grow) {
+  Keyspace ks;
+  const int kStable = 500;
+  for (int i = 0; i < kStable; ++i) ks.Set(Key(i), Object::String("stable"));
+  int churn = 0;
+  if (!grow) {
+    for (; churn < 20000; ++churn) ks.Set("churn" + std::to_string(churn), Object::String("x"));
+  }
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  int rounds = 0;
+  do {
+    cursor = ks.Scan(cursor, 5, [&](std::string_view k, const Object& o) {
+      if (o.str() == "stable") seen.insert(std::string(k));
+    });
+    // Fewer keys per round than buckets visited, so the scan finishes.
+    if (grow) {
+      for (int j = 0; j < 2; ++j, ++churn) {
+        ks.Set("churn" + std::to_string(churn), Object::String("x"));
+      }
+    } else {
+      for (int j = 0; j < 50 && churn > 0; ++j) ks.Erase("churn" + std::to_string(--churn));
+    }
+    ++rounds;
+  } while (cursor != 0 && rounds < 100000);
+  EXPECT_EQ(cursor, 0u);
+  // 500 + 400 keys cross the growth point (7/8) of the 1024-slot table;
+  // 20000 -> 8000 keys crosses the shrink point (1/10) of the 32768-slot one.
+  EXPECT_GT(grow ? churn : 20000 - churn, grow ? 400 : 12000) << "the table should have resized";
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kStable));
+}
+
+TEST(KeyspaceTest, ScanGuaranteeAcrossGrowth) { ScanWhileResizing(true); }
+TEST(KeyspaceTest, ScanGuaranteeAcrossShrink) { ScanWhileResizing(false); }
+
+TEST(KeyspaceTest, AccessMetadata) {
+  Keyspace ks;
+  ks.Set("a", Object::String("v"));
+  EXPECT_EQ(ks.IdleMs("a", 5000), 0);  // never accessed
+  ks.Touch("a", 10'000);
+  EXPECT_EQ(ks.IdleMs("a", 15'000), 5000);
+  EXPECT_EQ(ks.AccessCount("a"), 1u);
+  for (int i = 0; i < 500; ++i) ks.Touch("a", 20'000);
+  EXPECT_EQ(ks.AccessCount("a"), 255u);  // saturates
+  EXPECT_EQ(ks.IdleMs("missing", 1), 0);
+}
+
+TEST(KeyspaceTest, BinaryKeys) {
+  Keyspace ks;
+  std::string k1("a\0b", 3), k2("a\0c", 3);
+  ks.Set(k1, Object::String("1"));
+  ks.Set(k2, Object::String("2"));
+  EXPECT_EQ(ks.Find(k1)->str(), "1");
+  EXPECT_EQ(ks.Find(k2)->str(), "2");
+  EXPECT_EQ(ks.Find("a"), nullptr);
+}
+
+}  // namespace
+}  // namespace tandem::kv
