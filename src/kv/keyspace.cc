@@ -110,6 +110,14 @@ const Object* Keyspace::Find(std::string_view key) const {
   return n ? &n->value : nullptr;
 }
 
+namespace {
+void TouchNode(Node* n, int64_t now_ms) {
+  uint32_t count = n->access & 0xff;
+  if (count < 0xff) ++count;
+  n->access = (static_cast<uint32_t>(now_ms / 1000) & kAccessClockMask) << 8 | count;
+}
+}  // namespace
+
 Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch_ms) {
   Node* n = impl_->FindNode(key);
   if (n == nullptr) {
@@ -117,11 +125,7 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
     return nullptr;
   }
   *expire_at = n->expire_at;
-  if (touch_ms >= 0) {
-    uint32_t count = n->access & 0xff;
-    if (count < 0xff) ++count;
-    n->access = (static_cast<uint32_t>(touch_ms / 1000) & kAccessClockMask) << 8 | count;
-  }
+  if (touch_ms >= 0) TouchNode(n, touch_ms);
   return &n->value;
 }
 
@@ -130,9 +134,11 @@ Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
   if (Node* n = impl_->table.Find(key, hash)) {
     n->value = std::move(value);
     if (!keep_ttl) impl_->ClearNodeExpire(n);
+    TouchNode(n, access_clock_ms_);
     return n->value;
   }
   Node* n = NewNode(key, hash, std::move(value));
+  TouchNode(n, access_clock_ms_);
   impl_->table.Insert(n);
   return n->value;
 }

@@ -82,6 +82,9 @@ class Keyspace {
   // replicated state (never in snapshots or digests). Kept with one-second
   // resolution modulo 2^24 s (194 days), like Redis's LRU clock.
   void Touch(std::string_view key, int64_t now_ms);
+  // The time Set stamps as the access time of the keys it stores (the
+  // state machine sets it before each command).
+  void SetAccessClock(int64_t now_ms) { access_clock_ms_ = now_ms; }
   // Milliseconds since the last access (0 for an absent key).
   int64_t IdleMs(std::string_view key, int64_t now_ms) const;
   // How many times the key was accessed, saturating at 255.
@@ -93,6 +96,7 @@ class Keyspace {
  private:
   struct Impl;
   Impl* impl_;
+  int64_t access_clock_ms_ = 0;
 };
 
 }  // namespace tandem::kv

@@ -198,11 +198,13 @@ TEST(KeyspaceTest, ScanGuaranteeAcrossShrink) { ScanWhileResizing(false); }
 
 TEST(KeyspaceTest, AccessMetadata) {
   Keyspace ks;
-  ks.Set("a", Object::String("v"));
-  EXPECT_EQ(ks.IdleMs("a", 5000), 0);  // never accessed
+  ks.SetAccessClock(5000);
+  ks.Set("a", Object::String("v"));  // stamped with the access clock
+  EXPECT_EQ(ks.IdleMs("a", 5000), 0);
+  EXPECT_EQ(ks.IdleMs("a", 7000), 2000);
   ks.Touch("a", 10'000);
   EXPECT_EQ(ks.IdleMs("a", 15'000), 5000);
-  EXPECT_EQ(ks.AccessCount("a"), 1u);
+  EXPECT_EQ(ks.AccessCount("a"), 2u);
   for (int i = 0; i < 500; ++i) ks.Touch("a", 20'000);
   EXPECT_EQ(ks.AccessCount("a"), 255u);  // saturates
   EXPECT_EQ(ks.IdleMs("missing", 1), 0);

@@ -59,6 +59,7 @@ StateMachine::ExecResult StateMachine::Execute(std::span<const std::string_view>
     reply.Error("READONLY You can't write against a read only replica.");
     return result;
   }
+  db_.SetAccessClock(now_ms);
   CommandContext ctx(args, reply, db_, now_ms, mode, SplitMix(&random_state_),
                      &result.record.commands);
   spec->handler(ctx);
@@ -79,6 +80,7 @@ Status StateMachine::Apply(const Record& record) {
       return Status::Corruption(fmt::format("apply: wrong arity for '{}'", spec->name));
     }
     discarded.clear();
+    db_.SetAccessClock(record.now_ms);
     CommandContext ctx(args, sink, db_, record.now_ms, ExecMode::kApply, SplitMix(&random_state_),
                        nullptr);
     spec->handler(ctx);
