@@ -1,0 +1,119 @@
+#include "server/journal.h"
+
+#include <spdlog/spdlog.h>
+
+#include "wal/log.h"
+
+namespace tandem::server {
+namespace {
+
+// Entry types in the log (docs/formats.md): 1 = state-machine record.
+constexpr wal::EntryType kRecordEntry = 1;
+// Term of entries written by a single-node server.
+constexpr uint64_t kSingleNodeTerm = 1;
+
+}  // namespace
+
+Journal::Journal() = default;
+Journal::~Journal() = default;
+
+Status Journal::Open(const Options& options) {
+  options_ = options;
+  wal::LogOptions log_options;
+  log_options.segment_bytes = options.segment_bytes;
+  // The journal decides when to fsync (the policy can change at run time
+  // with CONFIG SET appendfsync): the log itself only writes on Sync().
+  log_options.sync_policy = wal::SyncPolicy::kNever;
+  wal::RecoveryReport report;
+  Env* env = options.env ? options.env : Env::Default();
+  auto log = wal::Log::Open(env, options.dir, log_options, &report);
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  for (const auto& t : report.truncations) {
+    spdlog::warn("log recovery: cut {} bytes at {} offset {} ({})", t.bytes, t.file, t.offset,
+                 t.reason);
+  }
+  acked_index_ = log_->last_index();
+  return Status::Ok();
+}
+
+Status Journal::Replay(uint64_t after, const ReplayFn& replay) {
+  if (log_->last_index() <= after) return Status::Ok();
+  if (after + 1 < log_->first_index()) {
+    return Status::Corruption("the log starts at index " + std::to_string(log_->first_index()) +
+                              " but the state ends at " + std::to_string(after) +
+                              ": the entries in between are missing");
+  }
+  return log_->ForEach(after + 1, [&](const wal::EntryView& e) {
+    if (e.type != kRecordEntry) return Status::Ok();
+    return replay(e.index, e.payload);
+  });
+}
+
+Status Journal::StartAt(uint64_t next_index) {
+  TANDEM_RETURN_IF_ERROR(log_->Reset(next_index, kSingleNodeTerm));
+  acked_index_ = log_->last_index();
+  return Status::Ok();
+}
+
+uint64_t Journal::Append(std::string_view payload) {
+  wal::EntryView e{kSingleNodeTerm, log_->last_index() + 1, kRecordEntry, payload};
+  Status st = log_->Append(e);
+  // Append only fails on a caller bug (index order, oversized payload: the
+  // protocol limit keeps payloads under the log's limit).
+  if (!st.ok()) spdlog::critical("log append refused: {}", st.ToString());
+  bytes_since_snapshot_ += payload.size() + wal::kRecordHeaderSize;
+  return log_->last_index();
+}
+
+Status Journal::Flush(int64_t now_monotonic_ms) {
+  if (options_.fsync == FsyncPolicy::kAlways) return FlushAndSync(now_monotonic_ms);
+  auto acked = log_->Sync();
+  if (!acked.ok()) {
+    failure_ = acked.status();
+    return failure_;
+  }
+  acked_index_ = *acked;
+  return Status::Ok();
+}
+
+Status Journal::FlushAndSync(int64_t now_monotonic_ms) {
+  auto durable = log_->SyncAll();
+  if (!durable.ok()) {
+    failure_ = durable.status();
+    return failure_;
+  }
+  acked_index_ = *durable;
+  last_fsync_ms_ = now_monotonic_ms;
+  return Status::Ok();
+}
+
+Status Journal::PeriodicSync(int64_t now_monotonic_ms) {
+  if (options_.fsync != FsyncPolicy::kEverySec || now_monotonic_ms - last_fsync_ms_ < 1000) {
+    return Status::Ok();
+  }
+  // Only what was already written (acknowledged) is fsync'd here; entries of
+  // the current loop turn go out with the next Flush.
+  if (log_->durable_index() >= acked_index_) {
+    last_fsync_ms_ = now_monotonic_ms;
+    return Status::Ok();
+  }
+  return FlushAndSync(now_monotonic_ms);
+}
+
+Status Journal::Rollback() {
+  if (log_->last_index() <= acked_index_) return Status::Ok();
+  return log_->TruncateSuffix(acked_index_);
+}
+
+Status Journal::CompactUpTo(uint64_t index) {
+  return log_->CompactPrefix(std::min(index, acked_index_));
+}
+
+uint64_t Journal::first_index() const { return log_->first_index(); }
+uint64_t Journal::last_index() const { return log_->last_index(); }
+uint64_t Journal::durable_index() const { return acked_index_; }
+
+void Journal::set_fsync_policy(FsyncPolicy p) { options_.fsync = p; }
+
+}  // namespace tandem::server

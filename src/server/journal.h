@@ -1,0 +1,89 @@
+// Journal: the server's view of its write-ahead log. Appends state-machine
+// records, flushes them once per loop turn (group commit) under the fsync
+// policy, and remembers a disk failure so writes are refused until the disk
+// works again.
+//
+// "Durable" here means what the fsync policy promises: fsync'd for
+// `always`, handed to the kernel for `everysec` (fsync'd within a second)
+// and `no`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "server/config.h"
+#include "util/env.h"
+#include "util/status.h"
+
+namespace tandem::wal {
+class Log;
+}
+
+namespace tandem::server {
+
+class Journal {
+ public:
+  struct Options {
+    std::string dir;  // the log's directory (data-dir/wal)
+    FsyncPolicy fsync = FsyncPolicy::kAlways;
+    uint64_t segment_bytes = 64ull << 20;
+    Env* env = nullptr;  // nullptr = the real file system
+  };
+  // Receives each recovered entry after the snapshot, in index order.
+  using ReplayFn = std::function<Status(uint64_t index, std::string_view payload)>;
+
+  Journal();
+  ~Journal();
+
+  // Opens (creating if needed) and recovers the log. A torn tail is cut off
+  // and logged; any other damage is an error naming the file and offset.
+  Status Open(const Options& options);
+  // When the log is empty, makes its next index `next_index` (after loading
+  // a snapshot whose index is next_index - 1).
+  Status StartAt(uint64_t next_index);
+
+  // Buffers one entry and returns its index. Not durable until Flush().
+  uint64_t Append(std::string_view payload);
+  bool has_unflushed() const { return last_index() > durable_index(); }
+  // Writes every buffered entry and fsyncs as the policy says. On failure
+  // nothing new is durable, the journal is marked failed, and the caller
+  // must Rollback().
+  Status Flush(int64_t now_monotonic_ms);
+  // Flush plus an fsync whatever the policy (clean shutdown).
+  Status FlushAndSync(int64_t now_monotonic_ms);
+  // everysec: fsyncs if a second has passed since the last fsync.
+  Status PeriodicSync(int64_t now_monotonic_ms);
+  // Drops every entry that is not durable (after a failed Flush).
+  Status Rollback();
+  // Replays durable entries with index > after (state rebuilds).
+  Status Replay(uint64_t after, const ReplayFn& replay);
+  // Deletes log segments wholly covered by a snapshot at `index`.
+  Status CompactUpTo(uint64_t index);
+
+  // Disk failure state: set by a failed Flush, cleared by ClearFailure once
+  // a probe write succeeds.
+  bool failed() const { return !failure_.ok(); }
+  const Status& failure() const { return failure_; }
+  void ClearFailure() { failure_ = Status::Ok(); }
+
+  uint64_t first_index() const;
+  uint64_t last_index() const;
+  uint64_t durable_index() const;
+  uint64_t bytes_since_snapshot() const { return bytes_since_snapshot_; }
+  void ResetBytesSinceSnapshot() { bytes_since_snapshot_ = 0; }
+  FsyncPolicy fsync_policy() const { return options_.fsync; }
+  void set_fsync_policy(FsyncPolicy p);
+
+ private:
+  Options options_;
+  std::unique_ptr<wal::Log> log_;
+  Status failure_;
+  uint64_t bytes_since_snapshot_ = 0;
+  uint64_t acked_index_ = 0;  // highest index a client may see acknowledged
+  int64_t last_fsync_ms_ = 0;
+};
+
+}  // namespace tandem::server

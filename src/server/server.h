@@ -1,0 +1,121 @@
+// Server: one tandemd process. Owns the event loop, the client connections,
+// the state machine and its durable journal, and the timers (active expiry,
+// periodic fsync, automatic snapshots).
+//
+// Write path: a client's write command runs at once against the state
+// machine (kLeader mode), its record is appended to the journal, and the
+// reply waits in the client's buffer. Once per loop turn the journal is
+// flushed (group commit: one write + fsync for every record of the turn);
+// when it is durable, waiting replies are released. Reads wait for the
+// last entry they may have seen, so no client ever sees a write that could
+// still be lost.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "kv/state_machine.h"
+#include "server/client.h"
+#include "server/config.h"
+#include "server/journal.h"
+#include "server/runtime_config.h"
+#include "server/snapshotter.h"
+#include "util/clock.h"
+
+namespace tandem::server {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+
+  // Opens the data dir (exclusively), recovers state from the newest
+  // snapshot and the log, and binds the listening socket. An error names
+  // what is unusable (port taken, data dir not writable, corrupt log).
+  Status Start();
+  // Runs the event loop until SHUTDOWN or SIGTERM/SIGINT. Returns the
+  // process exit code.
+  int Run();
+  // Asks the loop to stop after flushing the journal (SHUTDOWN, signals).
+  void RequestShutdown(std::string_view reason);
+
+  // Executes one command from a client, appending the reply to client.out.
+  void Dispatch(Client& client, std::span<const std::string_view> args);
+
+  // --- for command handlers ---
+  const Config& config() const { return config_; }
+  RuntimeConfig& runtime_config() { return runtime_config_; }
+  kv::StateMachine& state_machine() { return state_machine_; }
+  Journal& journal() { return journal_; }
+  Snapshotter& snapshotter() { return snapshotter_; }
+  Clock& clock() { return *clock_; }
+  const std::map<uint64_t, Client*>& clients() const { return clients_; }
+  int64_t start_time_ms() const { return start_time_ms_; }
+  uint64_t total_commands() const { return total_commands_; }
+  uint64_t total_connections() const { return total_connections_; }
+  uint16_t bound_port() const { return bound_port_; }
+  uint64_t expired_keys() const { return expired_keys_; }
+  // SAVE: flushes the journal, then writes a snapshot of the current state
+  // in the loop. BGSAVE: the same in a child process.
+  Status SaveSnapshot();
+  Status StartBackgroundSnapshot();
+  // Applies a password change made by CONFIG SET requirepass.
+  void SetRequirePass(std::string pass) { requirepass_ = std::move(pass); }
+  const std::string& requirepass() const { return requirepass_; }
+
+ private:
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> ServeClient(asio::ip::tcp::socket socket);
+  asio::awaitable<void> WaitUntilReleasable(Client& client);
+  void ScheduleFlush();
+  void Flush();
+  void WakeReleasableClients();
+  void StartTimers();
+  void OnCronTick();
+  Status OpenDataDir();
+  Status Recover();
+  Status RebuildState();
+  Status BindListener();
+  void OnJournalFailure(const Status& st);
+  void ProbeDisk();
+  void MaybeAutoSnapshot();
+  int64_t NowMs();
+
+  Config config_;
+  Clock* clock_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer cron_timer_;
+  RuntimeConfig runtime_config_;
+  kv::StateMachine state_machine_;
+  Journal journal_;
+  Snapshotter snapshotter_;
+  std::string requirepass_;
+
+  std::map<uint64_t, Client*> clients_;
+  std::map<uint64_t, Client*> waiting_;  // clients whose replies wait for a commit
+  uint64_t next_client_id_ = 1;
+  bool flush_scheduled_ = false;
+  bool shutting_down_ = false;
+  int exit_code_ = 0;
+  int64_t start_time_ms_ = 0;
+  int64_t last_now_ms_ = 0;  // the state machine's clock never goes back
+  uint64_t total_commands_ = 0;
+  uint64_t total_connections_ = 0;
+  uint16_t bound_port_ = 0;
+  uint64_t expired_keys_ = 0;
+  int lock_fd_ = -1;
+  int64_t last_disk_probe_ms_ = 0;
+};
+
+}  // namespace tandem::server

@@ -1,0 +1,130 @@
+#include "server/snapshotter.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "snapshot/snapshot_reader.h"
+#include "snapshot/snapshot_store.h"
+#include "snapshot/snapshot_writer.h"
+
+namespace tandem::server {
+
+Result<uint64_t> Snapshotter::LoadNewest(kv::StateMachine& sm, uint64_t log_first_index) {
+  snapshot::SnapshotScanReport report;
+  auto latest = snapshot::FindLatestSnapshot(env_, dir_, log_first_index, &report);
+  for (const auto& tmp : report.removed_tmp) {
+    spdlog::warn("removed an unfinished snapshot left by a crash: {}", tmp);
+  }
+  for (const auto& w : report.warnings) spdlog::warn("snapshot: {}", w);
+  if (!latest.ok()) return latest.status();
+  if (!latest->has_value()) return uint64_t{0};
+  const snapshot::SnapshotInfo& info = **latest;
+  auto reader = snapshot::SnapshotReader::Open(env_, info.path);
+  if (!reader.ok()) return reader.status();
+  for (;;) {
+    std::string_view entry;
+    bool done = false;
+    TANDEM_RETURN_IF_ERROR((*reader)->Next(&entry, &done));
+    if (done) break;
+    Status st = sm.LoadSnapshotEntry(entry);
+    if (!st.ok()) {
+      return Status::Corruption(info.path + " entry " + std::to_string((*reader)->entries_read()) +
+                                ": " + st.message());
+    }
+  }
+  last_index_ = info.meta.last_index;
+  last_success_ms_ = info.meta.created_unix_ms;
+  spdlog::info("loaded snapshot {} (index {}, {} keys)", info.path, info.meta.last_index,
+               sm.keyspace().size());
+  return info.meta.last_index;
+}
+
+Status Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                          int64_t now_unix_ms) {
+  snapshot::SnapshotMeta meta;
+  meta.last_index = index;
+  meta.last_term = term;
+  meta.created_unix_ms = now_unix_ms;
+  auto writer = snapshot::SnapshotWriter::Create(env_, dir_, meta);
+  if (!writer.ok()) return writer.status();
+  TANDEM_RETURN_IF_ERROR(
+      sm.WriteSnapshot([&](std::string_view entry) { return (*writer)->Add(entry); }));
+  auto path = (*writer)->Finish(/*keep=*/2);
+  return path.ok() ? Status::Ok() : path.status();
+}
+
+Status Snapshotter::SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                            int64_t now_unix_ms) {
+  if (in_progress()) return Status::Busy("a background snapshot is running");
+  Status st = Write(sm, index, term, now_unix_ms);
+  last_ok_ = st.ok();
+  if (st.ok()) {
+    last_success_ms_ = now_unix_ms;
+    last_index_ = index;
+    spdlog::info("snapshot at index {} saved", index);
+  } else {
+    spdlog::error("snapshot at index {} failed: {}", index, st.ToString());
+  }
+  return st;
+}
+
+Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                                    int64_t now_unix_ms) {
+  if (in_progress()) return Status::Busy("a background snapshot is running");
+  pid_t pid = fork();
+  if (pid < 0) return Status::FromErrno("fork for a background snapshot", errno);
+  if (pid == 0) {
+    // Child: the parent's memory as it was at fork time, copy-on-write.
+    Status st = Write(sm, index, term, now_unix_ms);
+    if (!st.ok()) {
+      std::fprintf(stderr, "background snapshot at index %llu failed: %s\n",
+                   static_cast<unsigned long long>(index), st.ToString().c_str());
+    }
+    _exit(st.ok() ? 0 : 1);
+  }
+  child_ = pid;
+  child_index_ = index;
+  child_started_ms_ = now_unix_ms;
+  spdlog::info("background snapshot at index {} started by pid {}", index, pid);
+  return Status::Ok();
+}
+
+std::optional<uint64_t> Snapshotter::OnChildExit(int status, int64_t now_unix_ms) {
+  child_ = -1;
+  bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  last_ok_ = ok;
+  if (!ok) {
+    spdlog::error("background snapshot at index {} failed (exit status {})", child_index_, status);
+    return std::nullopt;
+  }
+  last_success_ms_ = child_started_ms_;
+  last_index_ = child_index_;
+  spdlog::info("background snapshot at index {} done in {} ms", child_index_,
+               now_unix_ms - child_started_ms_);
+  return child_index_;
+}
+
+std::optional<uint64_t> Snapshotter::Poll(int64_t now_unix_ms) {
+  if (child_ <= 0) return std::nullopt;
+  int status = 0;
+  pid_t r = waitpid(child_, &status, WNOHANG);
+  if (r == 0) return std::nullopt;
+  if (r < 0) {
+    child_ = -1;
+    last_ok_ = false;
+    return std::nullopt;
+  }
+  return OnChildExit(status, now_unix_ms);
+}
+
+void Snapshotter::WaitForChild(int64_t now_unix_ms) {
+  if (child_ <= 0) return;
+  int status = 0;
+  if (waitpid(child_, &status, 0) == child_) OnChildExit(status, now_unix_ms);
+  child_ = -1;
+}
+
+}  // namespace tandem::server

@@ -1,0 +1,141 @@
+"""Operating basics: start-up errors, signals, SHUTDOWN, AUTH, CONFIG, tools."""
+import os
+import signal
+import socket
+import subprocess
+
+import pytest
+import redis
+
+from conftest import TANDEMD, TandemProcess, free_port, raw_exchange
+
+
+def test_port_in_use_gives_clear_error(tandem_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        node = tandem_factory(port=port)
+        proc = subprocess.run(node.args, capture_output=True, timeout=30)
+    assert proc.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr.decode()
+    assert "in use" in proc.stderr.decode()
+
+
+def test_unusable_data_dir_gives_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = subprocess.run([TANDEMD, "--listen", f"127.0.0.1:{free_port()}", "--data-dir",
+                           str(blocker / "sub")], capture_output=True, timeout=30)
+    assert proc.returncode != 0
+    assert "data dir" in proc.stderr.decode()
+
+
+def test_data_dir_locked_by_another_process(tandem_factory, tmp_path):
+    node = tandem_factory().start()
+    other = subprocess.run([TANDEMD, "--listen", f"127.0.0.1:{free_port()}", "--data-dir",
+                            node.data_dir], capture_output=True, timeout=30)
+    assert other.returncode != 0
+    assert "in use by another tandemd" in other.stderr.decode()
+
+
+def test_sigterm_stops_cleanly_and_keeps_data(tandem_factory):
+    node = tandem_factory(extra_args=["--fsync", "no"]).start()
+    node.client().set("k", "v")
+    node.proc.send_signal(signal.SIGTERM)
+    assert node.proc.wait(timeout=30) == 0
+    assert "shutting down (SIGTERM)" in node.log()
+    node.start()
+    assert node.client().get("k") == "v"
+
+
+def test_shutdown_command(tandem_factory):
+    node = tandem_factory().start()
+    c = node.client()
+    c.set("k", "v")
+    c.shutdown()  # redis-py returns once the server closes the connection
+    assert node.proc.wait(timeout=30) == 0
+    node.start()
+    assert node.client().get("k") == "v"
+
+
+def test_requirepass(tandem_factory):
+    node = tandem_factory(password="s3cret").start()
+    anon = redis.Redis(port=node.port, decode_responses=True)
+    with pytest.raises(redis.AuthenticationError):
+        anon.get("k")
+    with pytest.raises(redis.ResponseError, match="WRONGPASS"):
+        anon.execute_command("AUTH", "wrong")
+    assert anon.execute_command("AUTH", "s3cret")
+    assert anon.set("k", "v")
+    c = node.client()
+    assert c.get("k") == "v"
+    # Before AUTH, big multibulk requests are refused like Redis does.
+    out = raw_exchange(node.port, b"*100\r\n")
+    assert out.startswith(b"-ERR Protocol error: unauthenticated multibulk length")
+
+
+def test_config_get_set(r):
+    assert r.config_get("maxmemory") == {"maxmemory": "0"}
+    assert r.config_set("maxmemory-policy", "allkeys-lru")
+    assert r.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+    assert "appendfsync" in r.config_get("*")
+    with pytest.raises(redis.ResponseError, match="immutable"):
+        r.config_set("databases", "16")
+    assert r.config_set("appendfsync", "everysec")
+    r.set("after-fsync-change", "1")
+    assert r.get("after-fsync-change") == "1"
+
+
+def test_client_commands(tandem):
+    c = tandem.client()
+    assert c.client_setname("worker-1")
+    assert c.client_getname() == "worker-1"
+    my_id = c.client_id()
+    listing = c.client_list()
+    assert any(cl["name"] == "worker-1" and int(cl["id"]) == my_id for cl in listing)
+    other = tandem.client()
+    other.ping()
+    other_id = other.client_id()
+    assert c.execute_command("CLIENT", "KILL", "ID", other_id) == 1
+    # redis-py notices the closed connection and reconnects: a new client id.
+    assert other.client_id() != other_id
+    assert all(int(cl["id"]) != other_id for cl in c.client_list())
+
+
+def test_info_sections(r):
+    r.set("k", "v")
+    info = r.info()
+    assert info["redis_version"] == "7.0.0"
+    assert info["role"] == "master"
+    assert info["db0"]["keys"] == 1
+    assert "used_memory" in r.info("memory")
+
+
+def test_redis_cli_drives_the_server(tandem):
+    def cli(*args):
+        return subprocess.run(["redis-cli", "-p", str(tandem.port)] + list(args),
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+    assert cli("SET", "greeting", "hello world") == "OK"
+    assert cli("GET", "greeting") == "hello world"
+    assert cli("HSET", "h", "a", "1", "b", "2") == "2"
+    assert cli("HGETALL", "h").split("\n") == ["a", "1", "b", "2"] or \
+        sorted(cli("HGETALL", "h").split("\n")) == ["1", "2", "a", "b"]
+    assert cli("NOSUCH").startswith("ERR unknown command 'NOSUCH'")
+    assert cli("COMMAND", "COUNT").isdigit()
+    piped = subprocess.run(["redis-cli", "-p", str(tandem.port), "--pipe"],
+                           input="".join(f"SET p{i} {i}\r\n" for i in range(1000)),
+                           capture_output=True, text=True, timeout=60)
+    assert "errors: 0, replies: 1000" in piped.stdout
+    assert cli("GET", "p999") == "999"
+
+
+def test_redis_benchmark_runs_without_errors(tandem):
+    proc = subprocess.run(["redis-benchmark", "-p", str(tandem.port), "-n", "2000", "-c", "10",
+                           "-q", "-t", "ping,set,get,incr,hset,mset"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "ERR" not in out and "error" not in out.lower(), out
+    for test in ["SET", "GET", "INCR", "HSET", "MSET"]:
+        assert test in out, out
