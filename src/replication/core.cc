@@ -47,8 +47,13 @@ Status Core::Load(PersistedState state) {
   for (Entry& e : state.entries) {
     if (e.index <= snap.index) continue;
     if (e.index != log_.last_index() + 1) return Status::Corruption("log entries not contiguous");
-    if (e.term < log_.last_term() || e.term > term_) {
-      return Status::Corruption("log entry term out of order");
+    if (e.term < log_.last_term()) {
+      return Status::Corruption("log entry " + std::to_string(e.index) +
+                                " has a term below the one before it");
+    }
+    if (e.term > term_) {
+      return Status::Corruption("log entry " + std::to_string(e.index) +
+                                " has a term above the hard state term");
     }
     Entry entry = e;
     log_.Append(std::move(entry));
@@ -350,6 +355,21 @@ void Core::AdvanceDurable(Index index, Term term) {
   }
 }
 
+Result<SnapshotMeta> Core::SnapshotMetaAt(Index index) const {
+  if (index < log_.snapshot_index() || index > commit_) {
+    return Status::InvalidArgument("snapshot index must be committed and not compacted");
+  }
+  SnapshotMeta meta;
+  meta.index = index;
+  meta.term = *log_.TermAt(index);
+  meta.membership = snapshot_membership_;
+  for (const auto& [config_index, membership] : membership_history_) {
+    if (config_index > index) break;
+    meta.membership = membership;
+  }
+  return meta;
+}
+
 Status Core::Compact(Index index) {
   if (index <= log_.snapshot_index()) return Status::Ok();
   if (index > commit_) return Status::InvalidArgument("cannot compact beyond the commit index");
@@ -375,7 +395,8 @@ bool Core::HasReady() const {
          HardState{term_, vote_} != last_hard_state_ || snapshot_to_install_ || truncate_after_ ||
          persist_from_ <= log_.last_index() || committed_handed_ < commit_ ||
          !completions_.empty() || !reads_.empty() || !rolled_back_.empty() ||
-         SoftState{role_, leader_, term_} != last_soft_state_ || membership_changed_;
+         !maybe_rolled_back_.empty() || SoftState{role_, leader_, term_} != last_soft_state_ ||
+         membership_changed_;
 }
 
 Ready Core::TakeReady() {
@@ -393,13 +414,17 @@ Ready Core::TakeReady() {
   }
   rd.snapshot_to_install = std::move(snapshot_to_install_);
   snapshot_to_install_.reset();
-  rd.truncate_after = truncate_after_;
-  truncate_after_.reset();
+  // WAL work waits while a snapshot is being installed: the install empties
+  // the WAL and OnSnapshotInstalled decides what to write again.
   const Index last = log_.last_index();
-  if (persist_from_ <= last) {
-    rd.entries.reserve(last - persist_from_ + 1);
-    for (Index i = persist_from_; i <= last; ++i) rd.entries.push_back(log_.At(i));
-    persist_from_ = last + 1;
+  if (!rd.snapshot_to_install) {
+    rd.truncate_after = truncate_after_;
+    truncate_after_.reset();
+    if (persist_from_ <= last) {
+      rd.entries.reserve(last - persist_from_ + 1);
+      for (Index i = persist_from_; i <= last; ++i) rd.entries.push_back(log_.At(i));
+      persist_from_ = last + 1;
+    }
   }
   rd.messages.swap(msgs_);
   rd.commit_index = commit_;
@@ -414,6 +439,7 @@ Ready Core::TakeReady() {
   rd.completions.swap(completions_);
   rd.reads.swap(reads_);
   rd.rolled_back.swap(rolled_back_);
+  rd.maybe_rolled_back.swap(maybe_rolled_back_);
   SoftState ss{role_, leader_, term_};
   if (ss != last_soft_state_) {
     rd.soft_state = ss;

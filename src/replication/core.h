@@ -152,6 +152,11 @@ class Core {
   // The snapshot announced in Ready::snapshot_to_install is in place.
   Status OnSnapshotInstalled(const SnapshotMeta& meta);
 
+  // Metadata (term and membership) for a snapshot of the state at
+  // committed `index` (snapshot_index <= index <= commit index). Save it
+  // with the snapshot, then call Compact(index).
+  Result<SnapshotMeta> SnapshotMetaAt(Index index) const;
+
   // The server saved a snapshot of its state at committed `index`; the core
   // forgets entries <= index (a follower that needs them gets a snapshot).
   Status Compact(Index index);
@@ -227,6 +232,7 @@ class Core {
   void HandleSnapshot(const Message& msg);
   void SendAppendAck(NodeId to);
   void RejectAppend(const Message& msg);
+  void ReportEntriesReplacedBySnapshot(const SnapshotMeta& snap);
 
   // read_index.cc
   void AdvanceReads();
@@ -291,6 +297,7 @@ class Core {
   std::vector<Completion> completions_;
   std::vector<ReadResult> reads_;
   std::vector<Entry> rolled_back_;
+  std::vector<Entry> maybe_rolled_back_;
 };
 
 }  // namespace tandem::replication

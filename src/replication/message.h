@@ -33,7 +33,8 @@ struct Message {
 
   // kAppend: index of the entry before `entries`.
   // kPreVote/kVote: candidate's last log index.
-  // kAppendResponse accept: durable index known to match the leader (match).
+  // kAppendResponse accept / kHeartbeatResponse: durable index known to
+  // match the leader (match).
   // kAppendResponse reject: the rejected `index` of the kAppend.
   Index index = 0;
   // kAppend: term of entry `index`. kPreVote/kVote: candidate's last log term.
@@ -42,8 +43,9 @@ struct Message {
   // kAppend/kHeartbeat: leader's commit index (heartbeat: capped at the
   // follower's match).
   Index commit = 0;
-  // kAppendResponse accept: last index known to match the leader (may not
-  // be durable yet). Reject: where the follower's log may diverge.
+  // kAppendResponse accept / kHeartbeatResponse: last index known to match
+  // the leader (may not be durable yet). Reject: where the follower's log
+  // may diverge.
   Index hint = 0;
   bool reject = false;  // responses: request refused
   bool force = false;   // kPreVote/kVote: leadership transfer, ignore leader lease

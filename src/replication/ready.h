@@ -46,8 +46,10 @@ struct SoftState {
 struct Ready {
   // 1. Persist (fsync) before sending any message below.
   std::optional<HardState> hard_state;
-  // 2. Install this snapshot (received from the leader), then call
-  //    Core::OnSnapshotInstalled with the same metadata.
+  // 2. Install this snapshot (received from the leader) synchronously, and
+  //    empty the WAL (the log restarts after the snapshot); then call
+  //    Core::OnSnapshotInstalled with the same metadata. A Ready carrying a
+  //    snapshot carries no WAL work (entries are re-emitted afterwards).
   std::optional<SnapshotMeta> snapshot_to_install;
   // 3. WAL: drop every entry after `truncate_after` (if set), then append
   //    `entries`. When the append is durable call Core::AdvanceDurable with
@@ -70,6 +72,10 @@ struct Ready {
   // them to a rollback file and rebuild the state machine from the last
   // snapshot plus committed entries.
   std::vector<Entry> rolled_back;
+  // Entries this node appended as leader, replaced by an installed snapshot
+  // that may or may not contain them (their term is older than the
+  // snapshot's). Save them too, marked as uncertain.
+  std::vector<Entry> maybe_rolled_back;
   std::optional<SoftState> soft_state;
   std::optional<Membership> membership;  // the membership in force changed
 

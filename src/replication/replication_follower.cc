@@ -74,6 +74,7 @@ void Core::HandleHeartbeat(const Message& msg) {
   Message reply;
   reply.type = MessageType::kHeartbeatResponse;
   reply.to = msg.from;
+  reply.index = std::min(durable_, last_verified_);
   reply.hint = last_verified_;
   reply.seq = msg.seq;
   reply.sent_tick = msg.sent_tick;
@@ -110,23 +111,36 @@ Status Core::OnSnapshotInstalled(const SnapshotMeta& meta) {
     commit_ = snap.index;  // the snapshot holds committed state only
     TANDEM_RETURN_IF_ERROR(Compact(snap.index));
   } else {
-    for (Index i = std::max(commit_, log_.snapshot_index()) + 1; i <= log_.last_index(); ++i) {
-      const Entry& e = log_.At(i);
-      if (led_terms_.count(e.term) != 0) rolled_back_.push_back(e);
-    }
+    ReportEntriesReplacedBySnapshot(snap);
     log_.Reset(snap.index, snap.term);
     membership_history_.clear();
     snapshot_membership_ = snap.membership;
     ApplyMembership(snap.membership);
-    truncate_after_ = std::min(truncate_after_.value_or(snap.index), snap.index);
-    persist_from_ = snap.index + 1;
-    durable_ = snap.index;
     commit_ = snap.index;
-    committed_handed_ = snap.index;
   }
+  // The server emptied its WAL for the install: entries we kept after the
+  // snapshot must be written again.
+  truncate_after_.reset();
+  persist_from_ = snap.index + 1;
+  durable_ = snap.index;
+  committed_handed_ = std::max(committed_handed_, snap.index);
   last_verified_ = std::max(last_verified_, snap.index);
   if (leader_ != kNoNode) SendAppendAck(leader_);
   return Status::Ok();
+}
+
+void Core::ReportEntriesReplacedBySnapshot(const SnapshotMeta& snap) {
+  for (Index i = std::max(commit_, log_.snapshot_index()) + 1; i <= log_.last_index(); ++i) {
+    const Entry& e = log_.At(i);
+    if (led_terms_.count(e.term) == 0) continue;
+    if (i > snap.index || e.term > snap.term) {
+      rolled_back_.push_back(e);  // the leader's log cannot hold it
+    } else if (e.term < snap.term) {
+      maybe_rolled_back_.push_back(e);  // the snapshot may or may not hold it
+    }
+    // e.term == snap.term: we led that term and created the snapshot's last
+    // entry, so every entry of ours of that term up to it is included.
+  }
 }
 
 }  // namespace tandem::replication

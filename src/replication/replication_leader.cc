@@ -197,6 +197,15 @@ void Core::HandleHeartbeatResponse(const Message& msg) {
   Progress& pr = it->second;
   NoteAck(pr, msg);
   AdvanceReads();
+  // The response repeats the follower's durable match (an earlier
+  // acknowledgement may have been lost) and how far its log is verified.
+  if (msg.index > pr.match && msg.index <= log_.last_index()) {
+    pr.match = msg.index;
+    MaybeCommit();
+    CompleteProposals();
+    if (role_ != Role::kLeader) return;
+  }
+  if (pr.state == ProgressState::kReplicate) pr.inflight.FreeUpTo(msg.hint);
   if (pr.state == ProgressState::kProbe) {
     pr.probe_sent = false;  // the probe may have been lost: resend
   } else if (pr.state == ProgressState::kReplicate && msg.hint + 1 < pr.next) {
