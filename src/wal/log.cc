@@ -324,8 +324,12 @@ Status Log::WritePending() {
   for (Segment& seg : segments_) {
     if (seg.needs_truncate && seg.created) TANDEM_RETURN_IF_ERROR(PrepareForWrite(&seg));
   }
-  for (Block& block : blocks_) {
-    if (block.state != Block::State::kPending) continue;
+  size_t first_pending = blocks_.size();
+  while (first_pending > 0 && blocks_[first_pending - 1].state == Block::State::kPending) {
+    --first_pending;
+  }
+  for (size_t i = first_pending; i < blocks_.size(); ++i) {
+    Block& block = blocks_[i];
     Segment* seg = FindSegment(block.first_index);
     TANDEM_RETURN_IF_ERROR(PrepareForWrite(seg));
     Status st = seg->file->WriteAt(block.file_offset, block.bytes);
@@ -343,12 +347,7 @@ Status Log::WritePending() {
       seg.new_in_dir = false;
       if (&seg != &segments_.back()) seg.file.reset();
     }
-    for (Block& block : blocks_) {
-      if (block.state == Block::State::kWritten) {
-        block.state = Block::State::kDurable;
-        durable_block_bytes_ += block.bytes.size();
-      }
-    }
+    MarkWrittenBlocksDurable();
     durable_index_ = written_index_;
     EvictCache();
   }
@@ -379,15 +378,29 @@ Status Log::FsyncWritten() {
   for (Segment& seg : segments_) {
     if (&seg != &segments_.back()) seg.file.reset();
   }
-  for (Block& block : blocks_) {
+  MarkWrittenBlocksDurable();
+  durable_index_ = written_index_;
+  EvictCache();
+  return Status::Ok();
+}
+
+// Blocks are ordered durable, then written, then pending: only the suffix
+// after the last durable block needs looking at (written blocks pile up only
+// between periodic fsyncs under kEverySecond).
+size_t Log::FirstNonDurableBlock() const {
+  size_t i = blocks_.size();
+  while (i > 0 && blocks_[i - 1].state != Block::State::kDurable) --i;
+  return i;
+}
+
+void Log::MarkWrittenBlocksDurable() {
+  for (size_t i = FirstNonDurableBlock(); i < blocks_.size(); ++i) {
+    Block& block = blocks_[i];
     if (block.state == Block::State::kWritten) {
       block.state = Block::State::kDurable;
       durable_block_bytes_ += block.bytes.size();
     }
   }
-  durable_index_ = written_index_;
-  EvictCache();
-  return Status::Ok();
 }
 
 // The page cache is not trusted after a failed fsync: everything after the

@@ -201,6 +201,8 @@ class Log {
   Status FsyncWritten();
   void OnFsyncFailure();
   void EvictCache();
+  size_t FirstNonDurableBlock() const;
+  void MarkWrittenBlocksDurable();
   uint64_t MemoryFirstIndex() const;
   Status ReadFromMemory(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out, size_t* bytes);
   Status ReadFromDisk(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out, size_t* bytes);

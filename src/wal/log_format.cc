@@ -51,17 +51,17 @@ HeaderDecode DecodeSegmentHeader(std::string_view data, SegmentHeader* out) {
 }
 
 void AppendRecord(const EntryView& entry, std::string* dst) {
+  char header[kRecordHeaderSize];
+  EncodeFixed32(header, static_cast<uint32_t>(entry.payload.size()));
+  EncodeFixed32(header + 4, LengthCheck(header));
+  EncodeFixed64(header + 8, 0);  // checksum, patched below
+  header[16] = static_cast<char>(entry.type);
+  EncodeFixed64(header + 17, entry.term);
+  EncodeFixed64(header + 25, entry.index);
   size_t start = dst->size();
-  dst->resize(start + EncodedRecordSize(entry.payload.size()));
+  dst->append(header, kRecordHeaderSize);
+  dst->append(entry.payload);
   char* p = dst->data() + start;
-  EncodeFixed32(p, static_cast<uint32_t>(entry.payload.size()));
-  EncodeFixed32(p + 4, LengthCheck(p));
-  p[16] = static_cast<char>(entry.type);
-  EncodeFixed64(p + 17, entry.term);
-  EncodeFixed64(p + 25, entry.index);
-  if (!entry.payload.empty()) {
-    std::memcpy(p + kRecordHeaderSize, entry.payload.data(), entry.payload.size());
-  }
   EncodeFixed64(p + 8, Checksum64(std::string_view(p + 16, 17 + entry.payload.size())));
 }
 
