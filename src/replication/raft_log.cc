@@ -1,5 +1,6 @@
 #include "replication/raft_log.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace tandem::replication {
@@ -39,6 +40,8 @@ void RaftLog::CompactTo(Index index, Term term) {
 void RaftLog::Slice(Index from, Index to, size_t max_entries, size_t max_bytes,
                     std::vector<Entry>* out) const {
   assert(from >= first_index());
+  if (from > to || from > last_index()) return;
+  out->reserve(out->size() + std::min<size_t>(std::min(to, last_index()) - from + 1, max_entries));
   size_t bytes = 0;
   for (Index i = from; i <= to && i <= last_index(); ++i) {
     const Entry& e = At(i);
