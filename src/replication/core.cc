@@ -279,7 +279,12 @@ void Core::ApplyMembership(const Membership& membership) {
   if (membership == membership_) return;
   membership_ = membership;
   membership_changed_ = true;
-  if (role_ == Role::kLeader) SyncProgressWithMembership();
+  if (role_ == Role::kLeader) {
+    SyncProgressWithMembership();
+    // A smaller voting set may already hold a quorum (or every voter).
+    MaybeCommit();
+    CompleteProposals();
+  }
 }
 
 void Core::TruncateLogAfter(Index index) {
