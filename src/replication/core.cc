@@ -389,9 +389,13 @@ Status Core::Compact(Index index) {
   membership_history_.erase(membership_history_.begin(), membership_history_.begin() + keep_from);
   snapshot_membership_ = std::move(at_index);
   log_.CompactTo(index, term);
-  durable_ = std::max(durable_, index);
   persist_from_ = std::max(persist_from_, index + 1);
   committed_handed_ = std::max(committed_handed_, index);
+  if (index > durable_) {  // the saved snapshot makes these entries durable
+    durable_ = index;
+    MaybeCommit();
+    CompleteProposals();
+  }
   return Status::Ok();
 }
 

@@ -428,6 +428,9 @@ class Simulation {
                          n.core->durable_index(), n.core->commit_index(), n.applied.size(),
                          n.open_proposals.size(), n.unsynced.size(),
                          n.wal.empty() ? 0 : n.wal.back().index);
+      for (const auto& [key, payload] : n.open_proposals) {
+        out += fmt::format("(open {}@{}) ", key.first, key.second);
+      }
       if (n.core->IsLeader()) {
         for (const PeerStatus& p : n.core->GetStatus().peers) {
           out += fmt::format("(peer {} {} match{} next{} {} inflight{} ack-{}) ", p.id,
