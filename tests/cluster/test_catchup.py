@@ -1,0 +1,130 @@
+"""Catch-up: a follower that missed writes gets them from the leader's log, or
+by snapshot when the leader compacted them, or in full from an empty data
+dir; a wiped node never replicates its empty state over the others."""
+import os
+import time
+
+import pytest
+
+from clusterlib import Outcomes, check_writes
+
+
+def bulk_write(node, prefix, count, value_size=16, batch=200):
+    """Pipelined SETs of unique keys on node; every reply must be OK.
+    Returns the Outcomes (all acknowledged)."""
+    outcomes = Outcomes()
+    c = node.client(socket_timeout=30)
+    pad = "x" * max(0, value_size - 12)
+    for start in range(0, count, batch):
+        pipe = c.pipeline(transaction=False)
+        ws = []
+        for i in range(start, min(count, start + batch)):
+            w = ("set", f"{prefix}:{i}", None, f"{i}.{pad}")
+            ws.append(w)
+            pipe.set(w[1], w[3])
+        replies = pipe.execute(raise_on_error=False)
+        for w, reply in zip(ws, replies):
+            assert reply is True, f"{w[1]}: {reply!r}"
+            outcomes.add_acked(w, time.monotonic(), node.id)
+    c.close()
+    return outcomes
+
+
+def wal_segments(node):
+    d = os.path.join(node.data_dir, "wal")
+    try:
+        return sorted(os.listdir(d))
+    except OSError:
+        return []
+
+
+def test_follower_catches_up_from_the_log(cluster):
+    leader = cluster.wait_leader()
+    before = bulk_write(leader, "before", 500)
+    cluster.wait_converged()
+    down = cluster.followers(leader)[0]
+    down.kill()
+    t0 = time.monotonic()
+    missed = bulk_write(leader, "missed", 5000)
+    print(f"5000 writes with one follower down in {time.monotonic() - t0:.2f}s")
+    down.start()
+    t1 = time.monotonic()
+    cluster.wait_converged(timeout=60)
+    print(f"follower caught up in {time.monotonic() - t1:.2f}s")
+    for node in cluster:
+        check_writes(node, before)
+        check_writes(node, missed)
+
+
+def test_follower_down_across_compaction_catches_up_by_snapshot(cluster_factory):
+    cluster = cluster_factory(3, extra_args=["--snapshot-log-bytes", "65536",
+                                             "--wal-segment-bytes", "16384"])
+    leader = cluster.start()
+    bulk_write(leader, "early", 200)
+    cluster.wait_converged()
+    down = cluster.followers(leader)[0]
+    down.kill()
+    down_log_size = os.path.getsize(down.log_path)
+    first_segment = wal_segments(leader)[0]
+    missed = bulk_write(leader, "missed", 4000, value_size=100)
+    c = leader.client(socket_timeout=60)
+    assert c.save()
+    after = bulk_write(leader, "after", 200)
+    # The leader's log no longer starts where it did: the entries the
+    # follower misses are gone from it.
+    segments = wal_segments(leader)
+    print(f"leader wal: {first_segment} before, {segments} after SAVE")
+    assert segments and segments[0] != first_segment, "SAVE did not compact the leader's log"
+    down.start()
+    t1 = time.monotonic()
+    cluster.wait_converged(timeout=60)
+    print(f"follower caught up in {time.monotonic() - t1:.2f}s")
+    with open(down.log_path, "rb") as f:
+        f.seek(down_log_size)
+        restarted_log = f.read().decode(errors="replace")
+    snapshot_lines = [l for l in restarted_log.splitlines() if "snapshot" in l.lower()]
+    print("follower log lines about snapshots:\n" + "\n".join(snapshot_lines[:20]))
+    for node in cluster:
+        check_writes(node, missed)
+        check_writes(node, after)
+    # The follower keeps working as a follower after the install.
+    more = bulk_write(cluster.wait_leader(), "more", 300)
+    cluster.wait_converged()
+    check_writes(down, more)
+
+
+@pytest.mark.parametrize("which", ["follower", "leader", "one node while all were down"])
+def test_node_with_empty_data_dir_catches_up(cluster_factory, which):
+    cluster = cluster_factory(3)
+    leader = cluster.start()
+    data = bulk_write(leader, "d", 3000)
+    cluster.wait_converged()
+    if which == "follower":
+        victim = cluster.followers(leader)[0]
+        victim.kill()
+        victim.wipe()
+        more = bulk_write(leader, "m", 500)
+        victim.start()
+    elif which == "leader":
+        victim = leader
+        victim.kill()
+        victim.wipe()
+        new = cluster.wait_leader(exclude=[victim], timeout=10)
+        more = bulk_write(new, "m", 500)
+        victim.start()
+    else:
+        victim = cluster.followers(leader)[0]
+        cluster.kill_all()
+        victim.wipe()
+        for node in cluster:
+            node.start(wait=False)
+        for node in cluster:
+            node.wait_ready()
+        new = cluster.wait_leader(timeout=15)
+        assert new is not victim, "a node with an empty log became leader"
+        more = bulk_write(new, "m", 500)
+    cluster.wait_converged(timeout=60)
+    for node in cluster:
+        check_writes(node, data)
+        check_writes(node, more)
+    assert victim.dbsize() == 3500
