@@ -6,6 +6,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,27 @@ struct Client {
   struct PendingReply {
     size_t end;
     uint64_t index;
+    bool write;
   };
+  // Cluster leader: the leadership-confirmation round the replies wait for.
+  uint64_t read_round = 0;
+  // Set once the connection introduced itself as a peer (TANDEM.PEER).
+  uint64_t peer_id = 0;
   std::vector<PendingReply> pending;
   size_t query_buffer_bytes = 0;  // for CLIENT LIST qbuf
+
+  // Blocking commands (WAIT, FAILOVER). A handler that must wait sets
+  // `block_check` instead of replying; the connection then runs no further
+  // command until block_check returns true (having written the reply), or
+  // until block_deadline_mono_ms (0 = none) passes, when block_timeout
+  // writes the reply. The server re-evaluates block_check whenever the
+  // replication state changes and on a timer.
+  std::function<bool(resp::Writer&)> block_check;
+  std::function<void(resp::Writer&)> block_timeout;
+  int64_t block_deadline_mono_ms = 0;
+  bool blocked() const { return static_cast<bool>(block_check); }
+  // Index of this client's last write (WAIT counts replicas holding it).
+  uint64_t last_write_index = 0;
   asio::ip::tcp::socket* socket = nullptr;  // for CLIENT KILL
 
   // Closes the connection from elsewhere (CLIENT KILL, shutdown).

@@ -39,8 +39,8 @@ struct Config {
   Durability durability = Durability::kMajority;
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::string requirepass;
-  int heartbeat_ms = 100;
-  int election_timeout_ms = 1000;
+  int heartbeat_ms = 50;
+  int election_timeout_ms = 500;
   int max_staleness_ms = 5000;
   std::string log_level = "info";
   std::string log_file;  // empty = stderr

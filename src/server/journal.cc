@@ -66,6 +66,35 @@ uint64_t Journal::Append(std::string_view payload) {
   return log_->last_index();
 }
 
+Status Journal::AppendEntry(uint64_t term, uint64_t index, uint8_t type, std::string_view payload) {
+  TANDEM_RETURN_IF_ERROR(log_->Append(wal::EntryView{term, index, type, payload}));
+  bytes_since_snapshot_ += payload.size() + wal::kRecordHeaderSize;
+  return Status::Ok();
+}
+
+Status Journal::TruncateAfter(uint64_t index) {
+  TANDEM_RETURN_IF_ERROR(log_->TruncateSuffix(index));
+  acked_index_ = std::min(acked_index_, index);
+  return Status::Ok();
+}
+
+Status Journal::ResetTo(uint64_t next_index, uint64_t prev_term) {
+  TANDEM_RETURN_IF_ERROR(log_->Reset(next_index, prev_term));
+  acked_index_ = log_->last_index();
+  bytes_since_snapshot_ = 0;
+  return Status::Ok();
+}
+
+Status Journal::ForEachEntry(
+    uint64_t from, const std::function<Status(uint64_t, uint64_t, uint8_t, std::string_view)>& fn) {
+  if (log_->last_index() < from) return Status::Ok();
+  return log_->ForEach(std::max(from, log_->first_index()), [&](const wal::EntryView& e) {
+    return fn(e.term, e.index, e.type, e.payload);
+  });
+}
+
+uint64_t Journal::last_term() const { return log_->last_term(); }
+
 Status Journal::Flush(int64_t now_monotonic_ms) {
   if (options_.fsync == FsyncPolicy::kAlways) return FlushAndSync(now_monotonic_ms);
   auto acked = log_->Sync();

@@ -45,8 +45,23 @@ class Journal {
   // a snapshot whose index is next_index - 1).
   Status StartAt(uint64_t next_index);
 
-  // Buffers one entry and returns its index. Not durable until Flush().
+  // Buffers one state-machine record as the next entry (single-node mode:
+  // term 1) and returns its index. Not durable until Flush().
   uint64_t Append(std::string_view payload);
+
+  // --- replicated mode: the replication core decides indexes and terms ---
+  // Buffers an entry; index must be last_index() + 1.
+  Status AppendEntry(uint64_t term, uint64_t index, uint8_t type, std::string_view payload);
+  // Drops every entry after `index` (a conflicting suffix).
+  Status TruncateAfter(uint64_t index);
+  // Empties the log so that it continues at next_index (after installing a
+  // snapshot that ends at next_index - 1 with term prev_term).
+  Status ResetTo(uint64_t next_index, uint64_t prev_term);
+  // Calls fn for every entry from `from` on, with its term and type.
+  Status ForEachEntry(uint64_t from,
+                      const std::function<Status(uint64_t term, uint64_t index, uint8_t type,
+                                                 std::string_view payload)>& fn);
+  uint64_t last_term() const;
   bool has_unflushed() const { return last_index() > durable_index(); }
   // Writes every buffered entry and fsyncs as the policy says. On failure
   // nothing new is durable, the journal is marked failed, and the caller

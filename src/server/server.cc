@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "kv/record.h"
+#include "replication/membership.h"
 #include "resp/parser.h"
 #include "server/server_command.h"
 
@@ -106,10 +107,23 @@ Status Server::Recover() {
   opts.fsync = config_.fsync;
   opts.segment_bytes = config_.wal_segment_bytes;
   TANDEM_RETURN_IF_ERROR(journal_.Open(opts));
-  auto snap_index = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
-  if (!snap_index.ok()) return snap_index.status();
+  auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
+  if (!snap.ok()) return snap.status();
+  if (journal_.last_index() < snap->index) {
+    // The log holds nothing after the snapshot (it was compacted away).
+    TANDEM_RETURN_IF_ERROR(journal_.ResetTo(snap->index + 1, snap->term));
+  }
+  if (config_.cluster.size() > 1) {
+    // Replicated: entries are applied as the cluster confirms they are
+    // committed, not replayed blindly here.
+    replicator_ = std::make_unique<Replicator>(*this, io_, config_, journal_);
+    TANDEM_RETURN_IF_ERROR(replicator_->Start(snap->index, snap->term, snap->metadata));
+    spdlog::info("recovered snapshot at index {} ({} keys); log ends at {}", snap->index,
+                 state_machine_.keyspace().size(), journal_.last_index());
+    return Status::Ok();
+  }
   uint64_t applied = 0;
-  TANDEM_RETURN_IF_ERROR(journal_.Replay(*snap_index, [&](uint64_t index, std::string_view payload) {
+  TANDEM_RETURN_IF_ERROR(journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
     auto record = kv::DecodeRecord(payload);
     if (!record.ok()) {
       return Status::Corruption("log entry " + std::to_string(index) +
@@ -118,21 +132,18 @@ Status Server::Recover() {
     applied = index;
     return state_machine_.Apply(*record);
   }));
-  if (journal_.last_index() < *snap_index) {
-    // The log holds nothing after the snapshot (it was compacted away).
-    TANDEM_RETURN_IF_ERROR(journal_.StartAt(*snap_index + 1));
-  }
   spdlog::info("recovered {} keys: snapshot at index {}, {} log entries replayed, log ends at {}",
-               state_machine_.keyspace().size(), *snap_index,
-               applied > *snap_index ? applied - *snap_index : 0, journal_.last_index());
+               state_machine_.keyspace().size(), snap->index,
+               applied > snap->index ? applied - snap->index : 0, journal_.last_index());
   return Status::Ok();
 }
 
-Status Server::RebuildState() {
+Status Server::RebuildState(uint64_t up_to) {
   state_machine_.keyspace().Clear();
-  auto snap_index = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
-  if (!snap_index.ok()) return snap_index.status();
-  return journal_.Replay(*snap_index, [&](uint64_t index, std::string_view payload) {
+  auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
+  if (!snap.ok()) return snap.status();
+  return journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
+    if (index > up_to) return Status::Ok();
     auto record = kv::DecodeRecord(payload);
     if (!record.ok()) return record.status();
     return state_machine_.Apply(*record);
@@ -193,6 +204,7 @@ void Server::RequestShutdown(std::string_view reason) {
     WakeReleasableClients();
   }
   snapshotter_.WaitForChild(clock_->NowUnixMs());
+  if (replicator_) replicator_->Stop();
   asio::error_code ec;
   acceptor_.close(ec);
   cron_timer_.cancel();
@@ -262,18 +274,27 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
       if (outcome == resp::RequestParser::Outcome::kError) {
         spdlog::debug("client {} protocol error: {}", client.addr, parser.error());
         resp::Writer(&client.out, client.protocol).Error(parser.error());
-        client.pending.push_back({client.out.size(), client.wait_index});
+        client.pending.push_back({client.out.size(), client.wait_index, false});
         client.close_after_reply = true;
         break;
       }
+      if (client.peer_id != 0) {
+        DispatchPeerFrame(client, args);
+        continue;
+      }
       Dispatch(client, args);
       parser.set_require_auth(!client.authenticated);
+      if (client.blocked()) {
+        // A blocking command: nothing after it runs until it has replied.
+        co_await WaitUntilReleasable(client);
+        if (client.killed) break;
+      }
       if (client.close_after_reply) break;
     }
     client.query_buffer_bytes = parser.unparsed_bytes();
     if (!client.out.empty()) {
-      if (client.wait_index > journal_.durable_index()) co_await WaitUntilReleasable(client);
-      if (client.killed || client.wait_index > journal_.durable_index()) break;
+      if (!Releasable(client)) co_await WaitUntilReleasable(client);
+      if (client.killed || !Releasable(client)) break;
       auto [wec, written] = co_await asio::async_write(socket, asio::buffer(client.out), kUseTuple);
       client.out.clear();
       client.pending.clear();
@@ -287,19 +308,92 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
   socket.close(ec);
 }
 
+uint64_t Server::ReleasedIndex() const {
+  return replicator_ ? replicator_->released_index() : journal_.durable_index();
+}
+
+bool Server::Releasable(const Client& c) const {
+  if (c.blocked()) return false;
+  if (c.wait_index > ReleasedIndex()) return false;
+  return !replicator_ || c.read_round <= replicator_->confirmed_read_round();
+}
+
 asio::awaitable<void> Server::WaitUntilReleasable(Client& client) {
   waiting_[client.id] = &client;
-  while (client.wait_index > journal_.durable_index() && !client.killed && !shutting_down_) {
-    client.wake.expires_at(asio::steady_timer::time_point::max());
+  while (!client.killed && !shutting_down_) {
+    if (client.blocked()) {
+      resp::Writer w(&client.out, client.protocol);
+      bool timed_out = client.block_deadline_mono_ms > 0 &&
+                       clock_->MonotonicMs() >= client.block_deadline_mono_ms;
+      if (client.block_check(w)) {
+        client.block_check = nullptr;
+      } else if (timed_out) {
+        if (client.block_timeout) client.block_timeout(w);
+        client.block_check = nullptr;
+      }
+      if (!client.blocked()) {
+        client.block_timeout = nullptr;
+        client.block_deadline_mono_ms = 0;
+        client.pending.push_back({client.out.size(), client.wait_index, false});
+        break;  // the caller continues with the next command
+      }
+    } else if (Releasable(client)) {
+      break;
+    }
+    if (client.blocked() && client.block_deadline_mono_ms > 0) {
+      client.wake.expires_after(
+          std::chrono::milliseconds(client.block_deadline_mono_ms - clock_->MonotonicMs() + 1));
+    } else {
+      client.wake.expires_at(asio::steady_timer::time_point::max());
+    }
     co_await client.wake.async_wait(kUseTuple);
   }
   waiting_.erase(client.id);
 }
 
 void Server::WakeReleasableClients() {
-  uint64_t durable = journal_.durable_index();
   for (auto& [id, client] : waiting_) {
-    if (client->wait_index <= durable) client->wake.cancel();
+    if (client->blocked() || Releasable(*client)) client->wake.cancel();
+  }
+}
+
+void Server::OnReplicationProgress() { WakeReleasableClients(); }
+
+void Server::HandlePeerHandshake(Client& c, std::span<const std::string_view> args,
+                                 resp::Writer& w) {
+  // TANDEM.PEER <cluster-id> <from-id> <to-id> [<secret>]
+  int64_t from = 0, to = 0;
+  if (args.size() < 4 || args.size() > 5 || !kv::ParseInt64(args[2], &from) ||
+      !kv::ParseInt64(args[3], &to)) {
+    return w.Error("ERR syntax error");
+  }
+  if (!replicator_) return w.Error("ERR this node is not part of a cluster");
+  if (args[1] != config_.cluster_id) {
+    return w.Error("ERR cluster id mismatch: this node belongs to '" + config_.cluster_id + "'");
+  }
+  if (static_cast<uint64_t>(to) != config_.node_id) {
+    return w.Error("ERR this is node " + std::to_string(config_.node_id) + ", not node " +
+                   std::to_string(to));
+  }
+  if (!config_.cluster.count(static_cast<uint64_t>(from)) ||
+      static_cast<uint64_t>(from) == config_.node_id) {
+    return w.Error("ERR node " + std::to_string(from) + " is not a member of this cluster");
+  }
+  if (!requirepass_.empty() && (args.size() < 5 || args[4] != requirepass_)) {
+    return w.Error("WRONGPASS invalid peer secret");
+  }
+  c.peer_id = static_cast<uint64_t>(from);
+  c.authenticated = true;
+  c.name = "peer-" + std::to_string(from);
+  w.Ok();
+}
+
+void Server::DispatchPeerFrame(Client& c, std::span<const std::string_view> args) {
+  if (args.size() != 2) return;
+  if (kv::EqualsIgnoreCase(args[0], "TANDEM.RAFT")) {
+    replicator_->OnPeerMessage(c.peer_id, args[1]);
+  } else if (kv::EqualsIgnoreCase(args[0], "TANDEM.SNAP")) {
+    replicator_->OnSnapshotChunk(c.peer_id, args[1]);
   }
 }
 
@@ -308,6 +402,12 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
   ++total_commands_;
   int64_t now = NowMs();
   c.last_interaction_ms = now;
+  bool wrote = false;
+  if (kv::EqualsIgnoreCase(args[0], "TANDEM.PEER")) {
+    HandlePeerHandshake(c, args, w);
+    c.pending.push_back({c.out.size(), c.wait_index, false});
+    return;
+  }
   const ServerCommand* sc = FindServerCommand(args[0]);
   const kv::CommandSpec* spec = sc ? &sc->spec : kv::FindDataCommand(args[0]);
   int argc = static_cast<int>(args.size());
@@ -325,18 +425,48 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
     } else if ((spec->flags & kv::kCmdWrite) && journal_.failed()) {
       w.Error("MISCONF Errors writing to the log: " + journal_.failure().message() +
               ". Writes are refused until the disk works again; reads still work.");
+    } else if (replicator_ && !replicator_->is_leader()) {
+      // A follower: reads see committed data only; writes go to the leader.
+      if (spec->flags & kv::kCmdWrite) {
+        w.Error("READONLY You can't write against a read only replica.");
+      } else if (replicator_->ms_since_leader_contact() > config_.max_staleness_ms) {
+        w.Error("MASTERDOWN Link with the leader is down for longer than --max-staleness (" +
+                std::to_string(config_.max_staleness_ms) +
+                " ms); refusing a possibly stale read");
+      } else {
+        state_machine_.Execute(args, w, now, kv::ExecMode::kReplicaRead);
+      }
+    } else if (replicator_ && (spec->flags & kv::kCmdWrite) &&
+               config_.durability == Durability::kAll && !replicator_->all_voters_healthy()) {
+      w.Error("NOREPLICAS Not enough good replicas to write: --durability all needs every voter");
     } else {
       auto result = state_machine_.Execute(args, w, now, kv::ExecMode::kLeader);
       if (!result.record.commands.empty()) {
         result.record.now_ms = now;
-        journal_.Append(kv::EncodeRecord(result.record));
-        ScheduleFlush();
+        std::string encoded = kv::EncodeRecord(result.record);
+        if (replicator_) {
+          auto index = replicator_->Propose(std::move(encoded));
+          if (!index.ok()) {
+            // Leadership changed between the check and the proposal; the
+            // state machine already changed, so rebuild it from the log.
+            spdlog::warn("proposal refused: {}", index.status().ToString());
+            OnLeadershipLost(replicator_->commit_index());
+          }
+        } else {
+          journal_.Append(encoded);
+          ScheduleFlush();
+        }
+        wrote = true;
       }
+      if (replicator_ && !wrote) c.read_round = replicator_->RequestReadRound();
     }
   }
-  // Every reply waits for the last entry it may have observed to be durable.
-  c.wait_index = std::max(c.wait_index, journal_.last_index());
-  c.pending.push_back({c.out.size(), c.wait_index});
+  // Every reply waits for the last entry it may have observed.
+  uint64_t last = replicator_ ? replicator_->applied_index() : journal_.last_index();
+  if (replicator_ && !replicator_->is_leader()) last = 0;  // follower reads: committed already
+  c.wait_index = std::max(c.wait_index, last);
+  if (wrote) c.last_write_index = c.wait_index;
+  c.pending.push_back({c.out.size(), c.wait_index, wrote});
 }
 
 void Server::ScheduleFlush() {
@@ -353,13 +483,35 @@ void Server::Flush() {
   WakeReleasableClients();
 }
 
+void Server::FailPendingReplies(uint64_t keep_upto, const std::string& write_error,
+                                const std::string& read_error) {
+  for (auto& [id, client] : waiting_) {
+    std::string rewritten;
+    size_t start = 0;
+    for (auto& p : client->pending) {
+      if (p.index <= keep_upto) {
+        rewritten.append(client->out, start, p.end - start);
+      } else {
+        rewritten += p.write ? write_error : read_error;
+      }
+      start = p.end;
+      p.index = std::min(p.index, keep_upto);
+      p.end = rewritten.size();
+    }
+    client->out = std::move(rewritten);
+    client->wait_index = std::min(client->wait_index, keep_upto);
+    client->read_round = 0;
+    client->wake.cancel();
+  }
+}
+
 void Server::OnJournalFailure(const Status& st) {
   uint64_t durable = journal_.durable_index();
   spdlog::error("log write failed: {}; entries after {} are dropped and their writes fail; "
                 "writes are refused until the disk works again",
                 st.ToString(), durable);
   Status rb = journal_.Rollback();
-  if (rb.ok()) rb = RebuildState();
+  if (rb.ok()) rb = RebuildState(durable);
   if (!rb.ok()) {
     spdlog::critical("cannot roll back to the durable state: {}; stopping", rb.ToString());
     exit_code_ = 1;
@@ -371,28 +523,30 @@ void Server::OnJournalFailure(const Status& st) {
   // command, in order.
   std::string error = "-ERR write not applied: the log could not be written (" + st.message() +
                       "); the change was rolled back\r\n";
-  for (auto& [id, client] : waiting_) {
-    std::string rewritten;
-    size_t start = 0;
-    for (auto& p : client->pending) {
-      if (p.index <= durable) {
-        rewritten.append(client->out, start, p.end - start);
-      } else {
-        rewritten += error;
-      }
-      start = p.end;
-      p.index = std::min(p.index, durable);
-    }
-    client->out = std::move(rewritten);
-    client->wait_index = durable;
-    client->wake.cancel();
+  FailPendingReplies(durable, error, error);
+}
+
+void Server::OnLeadershipLost(uint64_t commit) {
+  Status st = RebuildState(commit);
+  if (!st.ok()) {
+    spdlog::critical("cannot rebuild the committed state: {}; stopping", st.ToString());
+    exit_code_ = 1;
+    RequestShutdown("rebuild after losing leadership failed");
+    return;
   }
+  FailPendingReplies(
+      commit,
+      "-UNKNOWN the write's outcome is unknown: this node lost leadership before the write was "
+      "confirmed; it may or may not be applied\r\n",
+      "-TRYAGAIN this node lost leadership before the read was confirmed; retry on the new "
+      "leader\r\n");
 }
 
 void Server::ProbeDisk() {
   int64_t now = clock_->MonotonicMs();
   if (now - last_disk_probe_ms_ < 1000) return;
   last_disk_probe_ms_ = now;
+  if (replicator_) return replicator_->RetryFailedJournal();
   // An empty record: applying it changes nothing, writing it proves the disk.
   journal_.Append(kv::EncodeRecord(kv::Record{NowMs(), {}}));
   Status st = journal_.FlushAndSync(now);
@@ -418,49 +572,83 @@ void Server::OnCronTick() {
   int64_t now_mono = clock_->MonotonicMs();
   if (journal_.failed()) {
     ProbeDisk();
-  } else {
+  } else if (!replicator_ || replicator_->is_leader()) {
+    // Keys expire on the leader only; the deletes reach followers as records.
     kv::Record expired = state_machine_.ExpireCycle(NowMs(), 200);
     if (!expired.commands.empty()) {
       expired_keys_ += expired.commands.size();
-      journal_.Append(kv::EncodeRecord(expired));
-      ScheduleFlush();
+      if (replicator_) {
+        if (!replicator_->Propose(kv::EncodeRecord(expired)).ok()) {
+          OnLeadershipLost(replicator_->commit_index());
+        }
+      } else {
+        journal_.Append(kv::EncodeRecord(expired));
+        ScheduleFlush();
+      }
     }
-    Status st = journal_.PeriodicSync(now_mono);
-    if (!st.ok()) spdlog::error("periodic fsync failed: {}", st.ToString());
+    if (!replicator_) {
+      Status st = journal_.PeriodicSync(now_mono);
+      if (!st.ok()) spdlog::error("periodic fsync failed: {}", st.ToString());
+    }
   }
-  if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) {
-    Status st = journal_.CompactUpTo(*done);
-    if (!st.ok()) spdlog::warn("log compaction after snapshot {} failed: {}", *done, st.ToString());
-  }
+  if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) CompactAfterSnapshot(*done);
   MaybeAutoSnapshot();
+  // Blocked clients with deadlines are woken by their own timers; this
+  // catches replication changes that did not post progress.
+  WakeReleasableClients();
+}
+
+void Server::CompactAfterSnapshot(uint64_t index) {
+  if (replicator_) {
+    Status st = replicator_->OnSnapshotSaved(index);
+    if (!st.ok()) spdlog::warn("replication compaction at {} failed: {}", index, st.ToString());
+  }
+  Status st = journal_.CompactUpTo(index);
+  if (!st.ok()) spdlog::warn("log compaction after snapshot {} failed: {}", index, st.ToString());
 }
 
 void Server::MaybeAutoSnapshot() {
   if (config_.snapshot_log_bytes == 0 || snapshotter_.in_progress() || journal_.failed()) return;
   if (journal_.bytes_since_snapshot() < config_.snapshot_log_bytes) return;
   Status st = StartBackgroundSnapshot();
-  if (!st.ok()) spdlog::warn("automatic snapshot failed to start: {}", st.ToString());
+  if (!st.ok()) spdlog::debug("automatic snapshot not started: {}", st.ToString());
+}
+
+Result<Server::SnapshotPoint> Server::CommittedSnapshotPoint() {
+  if (!replicator_) {
+    Flush();
+    if (journal_.failed()) return journal_.failure();
+    TANDEM_RETURN_IF_ERROR(journal_.FlushAndSync(clock_->MonotonicMs()));
+    return SnapshotPoint{journal_.last_index(), 1, ""};
+  }
+  // A snapshot holds committed state only: the leader's state may be ahead
+  // of the commit index until its latest entries commit.
+  uint64_t applied = replicator_->applied_index();
+  if (applied > replicator_->commit_index()) {
+    return Status::Busy("the state is ahead of the commit index; retry shortly");
+  }
+  auto meta = replicator_->SnapshotMetaAt(applied);
+  if (!meta.ok()) return meta.status();
+  return SnapshotPoint{applied, meta->term, replication::EncodeMembership(meta->membership)};
 }
 
 Status Server::SaveSnapshot() {
   if (snapshotter_.in_progress()) return Status::Busy("a background snapshot is running");
-  Flush();
-  if (journal_.failed()) return journal_.failure();
-  TANDEM_RETURN_IF_ERROR(journal_.FlushAndSync(clock_->MonotonicMs()));
-  uint64_t index = journal_.last_index();
-  TANDEM_RETURN_IF_ERROR(snapshotter_.SaveNow(state_machine_, index, 1, clock_->NowUnixMs()));
+  auto point = CommittedSnapshotPoint();
+  if (!point.ok()) return point.status();
+  TANDEM_RETURN_IF_ERROR(snapshotter_.SaveNow(state_machine_, point->index, point->term,
+                                              point->metadata, clock_->NowUnixMs()));
   journal_.ResetBytesSinceSnapshot();
-  return journal_.CompactUpTo(index);
+  CompactAfterSnapshot(point->index);
+  return Status::Ok();
 }
 
 Status Server::StartBackgroundSnapshot() {
   if (snapshotter_.in_progress()) return Status::Busy("a background snapshot is running");
-  // The snapshot must hold only durable state: flush first.
-  Flush();
-  if (journal_.failed()) return journal_.failure();
-  TANDEM_RETURN_IF_ERROR(journal_.FlushAndSync(clock_->MonotonicMs()));
-  TANDEM_RETURN_IF_ERROR(
-      snapshotter_.StartBackground(state_machine_, journal_.last_index(), 1, clock_->NowUnixMs()));
+  auto point = CommittedSnapshotPoint();
+  if (!point.ok()) return point.status();
+  TANDEM_RETURN_IF_ERROR(snapshotter_.StartBackground(state_machine_, point->index, point->term,
+                                                      point->metadata, clock_->NowUnixMs()));
   journal_.ResetBytesSinceSnapshot();
   return Status::Ok();
 }

@@ -27,6 +27,7 @@
 #include "server/client.h"
 #include "server/config.h"
 #include "server/journal.h"
+#include "server/replicator.h"
 #include "server/runtime_config.h"
 #include "server/snapshotter.h"
 #include "util/clock.h"
@@ -68,6 +69,20 @@ class Server {
   // in the loop. BGSAVE: the same in a child process.
   Status SaveSnapshot();
   Status StartBackgroundSnapshot();
+
+  // --- replication (cluster mode) ---
+  // nullptr when this server runs as a single node.
+  Replicator* replicator() { return replicator_.get(); }
+  const std::string& snapshot_dir() const { return snapshotter_.dir(); }
+  // Rebuilds the state machine from the newest snapshot and the log up to
+  // `up_to` (inclusive).
+  Status RebuildState(uint64_t up_to);
+  // Replication state changed (commit, durability, read confirmations,
+  // leadership): releases replies and re-checks blocked clients.
+  void OnReplicationProgress();
+  // This node stopped leading: its state goes back to `commit` and replies
+  // waiting for later entries fail (writes with an outcome-unknown error).
+  void OnLeadershipLost(uint64_t commit);
   // Applies a password change made by CONFIG SET requirepass.
   void SetRequirePass(std::string pass) { requirepass_ = std::move(pass); }
   const std::string& requirepass() const { return requirepass_; }
@@ -83,11 +98,27 @@ class Server {
   void OnCronTick();
   Status OpenDataDir();
   Status Recover();
-  Status RebuildState();
+  // The index up to which replies may be released.
+  uint64_t ReleasedIndex() const;
+  bool Releasable(const Client& c) const;
+  void DispatchPeerFrame(Client& client, std::span<const std::string_view> args);
+  void HandlePeerHandshake(Client& client, std::span<const std::string_view> args,
+                           resp::Writer& w);
+  // Rewrites replies waiting for entries after `keep_upto` into errors.
+  void FailPendingReplies(uint64_t keep_upto, const std::string& write_error,
+                          const std::string& read_error);
   Status BindListener();
   void OnJournalFailure(const Status& st);
   void ProbeDisk();
   void MaybeAutoSnapshot();
+  void CompactAfterSnapshot(uint64_t index);
+  struct SnapshotPoint {
+    uint64_t index;
+    uint64_t term;
+    std::string metadata;
+  };
+  // Where a snapshot may be taken now: an index whose state is committed.
+  Result<SnapshotPoint> CommittedSnapshotPoint();
   int64_t NowMs();
 
   Config config_;
@@ -101,6 +132,7 @@ class Server {
   Journal journal_;
   Snapshotter snapshotter_;
   std::string requirepass_;
+  std::unique_ptr<Replicator> replicator_;
 
   std::map<uint64_t, Client*> clients_;
   std::map<uint64_t, Client*> waiting_;  // clients whose replies wait for a commit

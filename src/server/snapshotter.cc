@@ -12,7 +12,8 @@
 
 namespace tandem::server {
 
-Result<uint64_t> Snapshotter::LoadNewest(kv::StateMachine& sm, uint64_t log_first_index) {
+Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
+                                                    uint64_t log_first_index) {
   snapshot::SnapshotScanReport report;
   auto latest = snapshot::FindLatestSnapshot(env_, dir_, log_first_index, &report);
   for (const auto& tmp : report.removed_tmp) {
@@ -20,7 +21,7 @@ Result<uint64_t> Snapshotter::LoadNewest(kv::StateMachine& sm, uint64_t log_firs
   }
   for (const auto& w : report.warnings) spdlog::warn("snapshot: {}", w);
   if (!latest.ok()) return latest.status();
-  if (!latest->has_value()) return uint64_t{0};
+  if (!latest->has_value()) return Loaded{};
   const snapshot::SnapshotInfo& info = **latest;
   auto reader = snapshot::SnapshotReader::Open(env_, info.path);
   if (!reader.ok()) return reader.status();
@@ -39,12 +40,13 @@ Result<uint64_t> Snapshotter::LoadNewest(kv::StateMachine& sm, uint64_t log_firs
   last_success_ms_ = info.meta.created_unix_ms;
   spdlog::info("loaded snapshot {} (index {}, {} keys)", info.path, info.meta.last_index,
                sm.keyspace().size());
-  return info.meta.last_index;
+  return Loaded{info.meta.last_index, info.meta.last_term, info.meta.metadata};
 }
 
 Status Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
-                          int64_t now_unix_ms) {
+                          const std::string& metadata, int64_t now_unix_ms) {
   snapshot::SnapshotMeta meta;
+  meta.metadata = metadata;
   meta.last_index = index;
   meta.last_term = term;
   meta.created_unix_ms = now_unix_ms;
@@ -57,9 +59,9 @@ Status Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t t
 }
 
 Status Snapshotter::SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t term,
-                            int64_t now_unix_ms) {
+                            const std::string& metadata, int64_t now_unix_ms) {
   if (in_progress()) return Status::Busy("a background snapshot is running");
-  Status st = Write(sm, index, term, now_unix_ms);
+  Status st = Write(sm, index, term, metadata, now_unix_ms);
   last_ok_ = st.ok();
   if (st.ok()) {
     last_success_ms_ = now_unix_ms;
@@ -72,13 +74,13 @@ Status Snapshotter::SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t
 }
 
 Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, uint64_t term,
-                                    int64_t now_unix_ms) {
+                                    const std::string& metadata, int64_t now_unix_ms) {
   if (in_progress()) return Status::Busy("a background snapshot is running");
   pid_t pid = fork();
   if (pid < 0) return Status::FromErrno("fork for a background snapshot", errno);
   if (pid == 0) {
     // Child: the parent's memory as it was at fork time, copy-on-write.
-    Status st = Write(sm, index, term, now_unix_ms);
+    Status st = Write(sm, index, term, metadata, now_unix_ms);
     if (!st.ok()) {
       std::fprintf(stderr, "background snapshot at index %llu failed: %s\n",
                    static_cast<unsigned long long>(index), st.ToString().c_str());

@@ -28,14 +28,20 @@ class Snapshotter {
   // Loads the newest valid snapshot that reaches the log (whose first
   // entry is log_first_index) into `sm`, which must be empty, and returns
   // its last included index (0 when there is none).
-  Result<uint64_t> LoadNewest(kv::StateMachine& sm, uint64_t log_first_index);
+  struct Loaded {
+    uint64_t index = 0;  // 0 when there is no snapshot
+    uint64_t term = 0;
+    std::string metadata;  // cluster membership, opaque here
+  };
+  Result<Loaded> LoadNewest(kv::StateMachine& sm, uint64_t log_first_index);
 
   // Writes a snapshot of `sm` at `index` synchronously.
-  Status SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t term, int64_t now_unix_ms);
+  Status SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                 const std::string& metadata, int64_t now_unix_ms);
   // Forks a child that writes a snapshot of `sm` at `index`. Busy when one
   // is already running.
   Status StartBackground(const kv::StateMachine& sm, uint64_t index, uint64_t term,
-                         int64_t now_unix_ms);
+                         const std::string& metadata, int64_t now_unix_ms);
   // Reaps a finished child without blocking. Returns the index of a
   // snapshot that just completed successfully.
   std::optional<uint64_t> Poll(int64_t now_unix_ms);
@@ -46,9 +52,11 @@ class Snapshotter {
   int64_t last_success_unix_ms() const { return last_success_ms_; }
   bool last_status_ok() const { return last_ok_; }
   uint64_t last_index() const { return last_index_; }
+  const std::string& dir() const { return dir_; }
 
  private:
-  Status Write(const kv::StateMachine& sm, uint64_t index, uint64_t term, int64_t now_unix_ms);
+  Status Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+               const std::string& metadata, int64_t now_unix_ms);
   std::optional<uint64_t> OnChildExit(int status, int64_t now_unix_ms);
 
   std::string dir_;

@@ -1,0 +1,182 @@
+#include "server/peer_links.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/read.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <chrono>
+
+#include "resp/reply_parser.h"
+#include "resp/writer.h"
+
+namespace tandem::server {
+namespace {
+
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr size_t kMaxQueuedBytes = 64u << 20;
+
+void AppendFrame(std::string* out, std::string_view command, std::string_view payload) {
+  resp::Writer w(out);
+  w.ArrayHeader(2);
+  w.Bulk(command);
+  w.Bulk(payload);
+}
+
+}  // namespace
+
+struct PeerLinks::Link {
+  Link(asio::io_context& io, uint64_t id, HostPort address)
+      : id(id), address(std::move(address)), wake(io), socket(io) {}
+  uint64_t id;
+  HostPort address;
+  std::string queue;  // encoded frames not yet written
+  asio::steady_timer wake;
+  asio::ip::tcp::socket socket;
+  bool connected = false;
+  bool stopped = false;
+};
+
+PeerLinks::PeerLinks(asio::io_context& io, const Config& config) : io_(io), config_(config) {
+  for (const auto& [id, address] : config.cluster) {
+    if (id != config.node_id) links_[id] = std::make_shared<Link>(io, id, address);
+  }
+}
+
+PeerLinks::~PeerLinks() { Stop(); }
+
+void PeerLinks::Start() {
+  for (auto& [id, link] : links_) asio::co_spawn(io_, Run(link), asio::detached);
+}
+
+void PeerLinks::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [id, link] : links_) {
+    link->stopped = true;
+    asio::error_code ec;
+    link->socket.close(ec);
+    link->wake.cancel();
+  }
+}
+
+bool PeerLinks::Enqueue(uint64_t to, std::string_view command, std::string_view payload,
+                        bool droppable) {
+  auto it = links_.find(to);
+  if (it == links_.end()) return false;
+  Link& link = *it->second;
+  if (!link.connected) return false;
+  if (droppable && link.queue.size() > kMaxQueuedBytes) return false;
+  bool was_empty = link.queue.empty();
+  AppendFrame(&link.queue, command, payload);
+  if (was_empty) link.wake.cancel();
+  return true;
+}
+
+void PeerLinks::SendMessage(uint64_t to, std::string_view message) {
+  Enqueue(to, "TANDEM.RAFT", message, /*droppable=*/true);
+}
+
+bool PeerLinks::SendSnapshotChunk(uint64_t to, std::string_view chunk) {
+  return Enqueue(to, "TANDEM.SNAP", chunk, /*droppable=*/true);
+}
+
+bool PeerLinks::connected(uint64_t id) const {
+  auto it = links_.find(id);
+  return it != links_.end() && it->second->connected;
+}
+
+size_t PeerLinks::queued_bytes(uint64_t id) const {
+  auto it = links_.find(id);
+  return it == links_.end() ? 0 : it->second->queue.size();
+}
+
+asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
+  auto backoff = std::chrono::milliseconds(50);
+  asio::ip::tcp::resolver resolver(io_);
+  while (!link->stopped) {
+    auto [rec, endpoints] = co_await resolver.async_resolve(
+        link->address.host, std::to_string(link->address.port), kUseTuple);
+    asio::error_code ec = rec;
+    if (!ec) {
+      link->socket = asio::ip::tcp::socket(io_);
+      auto [cec, ep] = co_await asio::async_connect(link->socket, endpoints, kUseTuple);
+      ec = cec;
+    }
+    std::string handshake;
+    if (!ec) {
+      resp::Writer w(&handshake);
+      bool with_secret = !config_.requirepass.empty();
+      w.ArrayHeader(with_secret ? 5 : 4);
+      w.Bulk("TANDEM.PEER");
+      w.Bulk(config_.cluster_id);
+      w.Bulk(std::to_string(config_.node_id));
+      w.Bulk(std::to_string(link->id));
+      if (with_secret) w.Bulk(config_.requirepass);
+      link->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      auto [wec, n] = co_await asio::async_write(link->socket, asio::buffer(handshake), kUseTuple);
+      ec = wec;
+    }
+    if (!ec) {
+      // Read the one-line answer to the handshake.
+      resp::ReplyReader reader;
+      char buf[512];
+      resp::Reply reply;
+      bool done = false;
+      while (!done && !ec) {
+        auto [rec2, n] = co_await link->socket.async_read_some(asio::buffer(buf), kUseTuple);
+        ec = rec2;
+        if (ec) break;
+        reader.Append(std::string_view(buf, n));
+        auto got = reader.Next(&reply);
+        if (!got.ok()) ec = asio::error::invalid_argument;
+        else done = *got;
+      }
+      if (!ec && reply.is_error()) {
+        spdlog::warn("peer {} at {} refused the handshake: {}", link->id,
+                     link->address.ToString(), reply.str);
+        ec = asio::error::connection_refused;
+      }
+    }
+    if (ec) {
+      if (link->stopped) break;
+      spdlog::debug("peer {} at {}: {}", link->id, link->address.ToString(), ec.message());
+      asio::error_code ignored;
+      link->socket.close(ignored);
+      link->wake.expires_after(backoff);
+      co_await link->wake.async_wait(kUseTuple);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+      continue;
+    }
+    spdlog::info("connected to peer {} at {}", link->id, link->address.ToString());
+    link->connected = true;
+    backoff = std::chrono::milliseconds(50);
+    std::string sending;
+    while (!link->stopped) {
+      if (link->queue.empty()) {
+        link->wake.expires_at(asio::steady_timer::time_point::max());
+        co_await link->wake.async_wait(kUseTuple);
+        continue;
+      }
+      sending.swap(link->queue);
+      link->queue.clear();
+      auto [wec, n] = co_await asio::async_write(link->socket, asio::buffer(sending), kUseTuple);
+      sending.clear();
+      if (wec) {
+        spdlog::info("lost connection to peer {} at {}: {}", link->id, link->address.ToString(),
+                     wec.message());
+        break;
+      }
+    }
+    link->connected = false;
+    link->queue.clear();
+    asio::error_code ignored;
+    link->socket.close(ignored);
+  }
+}
+
+}  // namespace tandem::server

@@ -1,0 +1,596 @@
+#include "server/replicator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fstream>
+
+#include "kv/record.h"
+#include "replication/membership.h"
+#include "replication/message_codec.h"
+#include "server/server.h"
+#include "snapshot/snapshot_store.h"
+#include "snapshot/snapshot_transfer.h"
+#include "util/coding.h"
+
+namespace tandem::server {
+
+namespace {
+
+using replication::Durability;
+using replication::Entry;
+using replication::EntryType;
+using replication::Role;
+
+constexpr int kTickMs = 10;
+constexpr size_t kSnapshotChunkBytes = 1 << 20;
+constexpr size_t kMaxQueuedSnapshotBytes = 8 << 20;
+
+Durability ToCoreDurability(server::Durability d) {
+  switch (d) {
+    case server::Durability::kLeader: return Durability::kLeader;
+    case server::Durability::kMajority: return Durability::kMajority;
+    case server::Durability::kAll: return Durability::kAll;
+  }
+  return Durability::kMajority;
+}
+
+// TANDEM.SNAP payload: offer (last_index, last_term, total_size), then the
+// chunk (offset, checksum, data). docs/replication.md, "Peer links".
+std::string EncodeSnapshotChunk(const snapshot::SnapshotOffer& offer,
+                                const snapshot::SnapshotChunk& chunk) {
+  std::string out;
+  PutFixed64(&out, offer.last_index);
+  PutFixed64(&out, offer.last_term);
+  PutFixed64(&out, offer.total_size);
+  PutFixed64(&out, chunk.offset);
+  PutFixed32(&out, chunk.checksum);
+  out += chunk.data;
+  return out;
+}
+
+bool DecodeSnapshotChunk(std::string_view in, snapshot::SnapshotOffer* offer,
+                         snapshot::SnapshotChunk* chunk) {
+  if (in.size() < 36) return false;
+  offer->last_index = DecodeFixed64(in.data());
+  offer->last_term = DecodeFixed64(in.data() + 8);
+  offer->total_size = DecodeFixed64(in.data() + 16);
+  chunk->offset = DecodeFixed64(in.data() + 24);
+  chunk->checksum = DecodeFixed32(in.data() + 32);
+  chunk->data.assign(in.substr(36));
+  return true;
+}
+
+}  // namespace
+
+struct Replicator::SnapshotReceive {
+  snapshot::SnapshotOffer offer;
+  std::unique_ptr<snapshot::SnapshotReceiver> receiver;
+};
+
+Replicator::Replicator(Server& server, asio::io_context& io, const Config& config,
+                       Journal& journal)
+    : server_(server),
+      io_(io),
+      config_(config),
+      journal_(journal),
+      hard_state_file_(Env::Default(), config.data_dir),
+      peers_(io, config),
+      tick_timer_(io) {}
+
+Replicator::~Replicator() { peers_.Stop(); }
+
+Status Replicator::Start(uint64_t snapshot_index, uint64_t snapshot_term,
+                         const std::string& snapshot_metadata) {
+  auto hs = hard_state_file_.Load();
+  if (!hs.ok()) return hs.status();
+  replication::PersistedState state;
+  state.hard_state = *hs;
+  state.snapshot.index = snapshot_index;
+  state.snapshot.term = snapshot_term;
+  if (snapshot_index > 0 && !snapshot_metadata.empty()) {
+    auto m = replication::DecodeMembership(snapshot_metadata);
+    if (!m.ok()) return Status::Corruption("snapshot membership: " + m.status().message());
+    state.snapshot.membership = *m;
+  } else {
+    for (const auto& [id, addr] : config_.cluster) state.snapshot.membership.voters.push_back(id);
+  }
+  TANDEM_RETURN_IF_ERROR(journal_.ForEachEntry(
+      snapshot_index + 1,
+      [&](uint64_t term, uint64_t index, uint8_t type, std::string_view payload) {
+        Entry e;
+        e.term = term;
+        e.index = index;
+        e.type = static_cast<EntryType>(type);
+        if (!payload.empty()) e.payload = std::make_shared<const std::string>(payload);
+        state.entries.push_back(std::move(e));
+        return Status::Ok();
+      }));
+  random_ = std::make_unique<replication::SeededRandom>(
+      config_.node_id * 0x9e3779b97f4a7c15ull ^
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  replication::Config rc;
+  rc.id = config_.node_id;
+  rc.heartbeat_ticks = std::max(1, config_.heartbeat_ms / kTickMs);
+  rc.election_ticks = std::max<uint32_t>(rc.heartbeat_ticks * 3, config_.election_timeout_ms / kTickMs);
+  rc.random = random_.get();
+  auto core = replication::Core::Create(rc, std::move(state));
+  if (!core.ok()) return core.status();
+  core_ = std::move(core).value();
+  applied_index_ = snapshot_index;
+  peers_.Start();
+  ScheduleTick();
+  spdlog::info("replication: node {} of {} voters, term {}, log {}..{}", config_.node_id,
+               config_.cluster.size(), hs->term, journal_.first_index(), journal_.last_index());
+  return Status::Ok();
+}
+
+void Replicator::ScheduleTick() {
+  tick_timer_.expires_after(std::chrono::milliseconds(kTickMs));
+  tick_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopped_) return;
+    core_->Tick();
+    ProcessReady();
+    ScheduleTick();
+  });
+}
+
+void Replicator::Stop() {
+  stopped_ = true;
+  tick_timer_.cancel();
+  peers_.Stop();
+}
+
+bool Replicator::is_leader() const { return core_->IsLeader(); }
+uint64_t Replicator::leader_id() const { return core_->leader(); }
+uint64_t Replicator::commit_index() const { return core_->commit_index(); }
+replication::CoreStatus Replicator::status() const { return core_->GetStatus(); }
+
+std::optional<HostPort> Replicator::leader_address() const {
+  uint64_t leader = core_->leader();
+  if (leader == config_.node_id) return config_.advertise;
+  auto it = config_.cluster.find(leader);
+  if (it == config_.cluster.end()) return std::nullopt;
+  return it->second;
+}
+
+int64_t Replicator::ms_since_leader_contact() const {
+  if (core_->IsLeader()) return 0;
+  if (last_leader_contact_mono_ms_ == 0) return INT64_MAX;
+  return server_.clock().MonotonicMs() - last_leader_contact_mono_ms_;
+}
+
+std::string Replicator::last_election_reason() const {
+  return core_->GetStatus().last_election_reason;
+}
+
+Result<uint64_t> Replicator::Propose(std::string record) {
+  auto id = core_->Propose(std::move(record), ToCoreDurability(config_.durability));
+  if (!id.ok()) return id.status();
+  applied_index_ = id->index;  // the server applied it already
+  ScheduleReady();
+  return id->index;
+}
+
+uint64_t Replicator::released_index() const {
+  switch (config_.durability) {
+    case server::Durability::kLeader:
+      return journal_.durable_index();
+    case server::Durability::kMajority:
+      return core_->commit_index();
+    case server::Durability::kAll: {
+      uint64_t all = std::min(journal_.durable_index(), core_->commit_index());
+      for (const auto& p : core_->GetStatus().peers) {
+        if (p.voter) all = std::min<uint64_t>(all, p.match);
+      }
+      return all;
+    }
+  }
+  return core_->commit_index();
+}
+
+uint64_t Replicator::RequestReadRound() {
+  requested_read_round_ = next_read_round_;
+  ScheduleReady();
+  return requested_read_round_;
+}
+
+bool Replicator::all_voters_healthy() const {
+  uint64_t limit = static_cast<uint64_t>(config_.election_timeout_ms / kTickMs);
+  for (const auto& p : core_->GetStatus().peers) {
+    if (p.voter && p.ticks_since_ack > limit) return false;
+  }
+  return true;
+}
+
+std::vector<FollowerInfo> Replicator::followers() const {
+  std::vector<FollowerInfo> out;
+  auto st = core_->GetStatus();
+  for (const auto& p : st.peers) {
+    if (p.id == config_.node_id) continue;
+    FollowerInfo f;
+    f.id = p.id;
+    if (auto it = config_.cluster.find(p.id); it != config_.cluster.end()) f.address = it->second;
+    f.voter = p.voter;
+    f.match_index = p.match;
+    f.last_ack_ms = static_cast<int64_t>(p.ticks_since_ack) * kTickMs;
+    f.connected = peers_.connected(p.id);
+    out.push_back(f);
+  }
+  return out;
+}
+
+void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
+  auto msg = replication::DecodeMessage(bytes);
+  if (!msg.ok()) {
+    spdlog::warn("dropping a malformed message from peer {}: {}", from, msg.status().ToString());
+    return;
+  }
+  if (msg->from != from) {
+    spdlog::warn("peer {} sent a message claiming to be from {}", from, msg->from);
+    return;
+  }
+  if (msg->from == core_->leader() || msg->type == replication::MessageType::kAppend ||
+      msg->type == replication::MessageType::kHeartbeat ||
+      msg->type == replication::MessageType::kSnapshot) {
+    if (msg->type == replication::MessageType::kAppend ||
+        msg->type == replication::MessageType::kHeartbeat ||
+        msg->type == replication::MessageType::kSnapshot) {
+      last_leader_contact_mono_ms_ = server_.clock().MonotonicMs();
+    }
+  }
+  Status st = core_->Step(std::move(msg).value());
+  if (!st.ok()) spdlog::debug("peer {} message rejected: {}", from, st.ToString());
+  ScheduleReady();
+}
+
+void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
+  snapshot::SnapshotOffer offer;
+  snapshot::SnapshotChunk chunk;
+  if (!DecodeSnapshotChunk(bytes, &offer, &chunk)) {
+    spdlog::warn("malformed snapshot chunk from peer {}", from);
+    return;
+  }
+  if (!receive_ || receive_->offer.last_index != offer.last_index ||
+      receive_->offer.last_term != offer.last_term ||
+      receive_->offer.total_size != offer.total_size) {
+    auto r = snapshot::SnapshotReceiver::Open(Env::Default(), server_.snapshot_dir(), offer);
+    if (!r.ok()) {
+      spdlog::error("cannot receive snapshot {}: {}", offer.last_index, r.status().ToString());
+      return;
+    }
+    receive_ = std::make_unique<SnapshotReceive>();
+    receive_->offer = offer;
+    receive_->receiver = std::move(r).value();
+    spdlog::info("receiving snapshot at index {} ({} bytes) from peer {}", offer.last_index,
+                 offer.total_size, from);
+  }
+  Status st = receive_->receiver->WriteChunk(chunk);
+  if (!st.ok()) {
+    spdlog::warn("snapshot chunk at {} rejected: {}", chunk.offset, st.ToString());
+    return;
+  }
+  if (receive_->receiver->complete()) {
+    auto info = receive_->receiver->Finish(/*keep=*/2);
+    if (!info.ok()) {
+      spdlog::error("received snapshot failed verification: {}", info.status().ToString());
+    } else {
+      spdlog::info("snapshot at index {} received: {}", offer.last_index, info->path);
+      received_snapshot_index_ = offer.last_index;
+    }
+    receive_.reset();
+  }
+}
+
+void Replicator::SendSnapshot(const replication::Message& msg) {
+  if (snapshot_sending_.count(msg.to)) return;
+  auto latest = snapshot::FindLatestSnapshot(Env::Default(), server_.snapshot_dir(),
+                                             journal_.first_index(), nullptr);
+  if (!latest.ok() || !latest->has_value() || (*latest)->meta.last_index != msg.snapshot.index) {
+    spdlog::warn("cannot send snapshot {} to peer {}: not on disk", msg.snapshot.index, msg.to);
+    return;
+  }
+  auto source = snapshot::SnapshotChunkSource::Open(Env::Default(), (*latest)->path);
+  if (!source.ok()) {
+    spdlog::warn("cannot open snapshot for peer {}: {}", msg.to, source.status().ToString());
+    return;
+  }
+  snapshot_sending_.insert(msg.to);
+  spdlog::info("sending snapshot at index {} ({} bytes) to peer {}", msg.snapshot.index,
+               (*source)->offer().total_size, msg.to);
+  asio::co_spawn(io_, StreamSnapshot(msg, std::shared_ptr(std::move(source).value())),
+                 asio::detached);
+}
+
+asio::awaitable<void> Replicator::StreamSnapshot(
+    replication::Message msg, std::shared_ptr<snapshot::SnapshotChunkSource> source) {
+  constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+  asio::steady_timer pause(io_);
+  uint64_t offset = 0;
+  bool ok = true;
+  while (!stopped_ && offset < source->offer().total_size) {
+    if (!peers_.connected(msg.to)) {
+      ok = false;
+      break;
+    }
+    if (peers_.queued_bytes(msg.to) > kMaxQueuedSnapshotBytes) {
+      pause.expires_after(std::chrono::milliseconds(2));
+      co_await pause.async_wait(kUseTuple);
+      continue;
+    }
+    auto chunk = source->ReadChunk(offset, kSnapshotChunkBytes);
+    if (!chunk.ok() || chunk->data.empty()) {
+      ok = false;
+      break;
+    }
+    if (!peers_.SendSnapshotChunk(msg.to, EncodeSnapshotChunk(source->offer(), *chunk))) {
+      ok = false;
+      break;
+    }
+    offset += chunk->data.size();
+  }
+  if (ok && !stopped_) peers_.SendMessage(msg.to, replication::EncodeMessage(msg));
+  if (!ok) spdlog::info("snapshot transfer to peer {} interrupted; the leader will retry", msg.to);
+  snapshot_sending_.erase(msg.to);
+}
+
+void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
+  if (received_snapshot_index_ != meta.index) {
+    spdlog::warn("asked to install snapshot {} but it was not received (have {})", meta.index,
+                 received_snapshot_index_);
+    return;
+  }
+  Status st = journal_.ResetTo(meta.index + 1, meta.term);
+  if (st.ok()) st = server_.RebuildState(meta.index);
+  if (!st.ok()) {
+    spdlog::critical("cannot install snapshot {}: {}", meta.index, st.ToString());
+    server_.RequestShutdown("snapshot install failed");
+    return;
+  }
+  applied_index_ = meta.index;
+  spdlog::info("installed snapshot at index {} ({} keys)", meta.index,
+               server_.state_machine().keyspace().size());
+  st = core_->OnSnapshotInstalled(meta);
+  if (!st.ok()) spdlog::error("core refused installed snapshot: {}", st.ToString());
+}
+
+void Replicator::ScheduleReady() {
+  if (ready_scheduled_ || stopped_) return;
+  ready_scheduled_ = true;
+  asio::post(io_, [this] {
+    ready_scheduled_ = false;
+    ProcessReady();
+  });
+}
+
+void Replicator::ProcessReady() {
+  if (stopped_) return;
+  if (requested_read_round_ > inflight_read_round_ && core_->IsLeader()) {
+    inflight_read_round_ = requested_read_round_;
+    ++next_read_round_;
+    Status st = core_->ReadIndex(inflight_read_round_, replication::ReadMode::kLease);
+    if (!st.ok()) inflight_read_round_ = confirmed_read_round_;
+  }
+  int rounds = 0;
+  while (core_->HasReady() && rounds++ < 64) HandleReady(core_->TakeReady());
+  if (pending_durable_ && !journal_.failed()) FlushJournal();
+  server_.OnReplicationProgress();
+}
+
+void Replicator::FlushJournal() {
+  Status st = journal_.FlushAndSync(server_.clock().MonotonicMs());
+  if (!st.ok()) {
+    spdlog::error("log write failed: {}; will retry", st.ToString());
+    return;
+  }
+  if (pending_durable_) {
+    auto [index, term] = *pending_durable_;
+    pending_durable_.reset();
+    core_->AdvanceDurable(index, term);
+  }
+}
+
+void Replicator::RetryFailedJournal() {
+  if (!journal_.failed()) return;
+  journal_.ClearFailure();
+  FlushJournal();
+  if (!journal_.failed()) {
+    spdlog::warn("the log is writable again");
+    ScheduleReady();
+  }
+}
+
+void Replicator::HandleReady(replication::Ready rd) {
+  if (rd.hard_state) {
+    Status st = hard_state_file_.Save(*rd.hard_state);
+    if (!st.ok()) {
+      // Sending messages without the vote on disk could elect two leaders.
+      spdlog::critical("cannot persist term and vote: {}; stopping", st.ToString());
+      server_.RequestShutdown("hard state write failed");
+      stopped_ = true;
+      return;
+    }
+  }
+  if (rd.snapshot_to_install) InstallSnapshot(*rd.snapshot_to_install);
+  if (rd.truncate_after) {
+    Status st = journal_.TruncateAfter(*rd.truncate_after);
+    if (!st.ok()) spdlog::error("log truncation failed: {}", st.ToString());
+    if (pending_durable_ && pending_durable_->first > *rd.truncate_after) pending_durable_.reset();
+  }
+  for (const Entry& e : rd.entries) {
+    Status st = journal_.AppendEntry(e.term, e.index, static_cast<uint8_t>(e.type), e.data());
+    if (!st.ok()) {
+      spdlog::critical("log append refused: {}", st.ToString());
+      break;
+    }
+    pending_durable_ = {e.index, e.term};
+  }
+  for (const auto& m : rd.messages) {
+    if (m.type == replication::MessageType::kSnapshot) {
+      SendSnapshot(m);
+    } else {
+      peers_.SendMessage(m.to, replication::EncodeMessage(m));
+    }
+  }
+  // Persist this Ready's entries now: the messages above are already on
+  // their way, so the fsync overlaps the network round trip.
+  if (pending_durable_ && !journal_.failed()) FlushJournal();
+  ApplyCommitted(rd.committed_entries);
+  for (const auto& r : rd.reads) {
+    if (r.ok) confirmed_read_round_ = std::max(confirmed_read_round_, r.request_id);
+  }
+  if (!rd.rolled_back.empty()) WriteRollbackFile(rd.rolled_back, /*uncertain=*/false);
+  if (!rd.maybe_rolled_back.empty()) WriteRollbackFile(rd.maybe_rolled_back, /*uncertain=*/true);
+  if (rd.soft_state) OnLeadershipChange(*rd.soft_state);
+}
+
+void Replicator::ApplyCommitted(const std::vector<Entry>& entries) {
+  for (const Entry& e : entries) {
+    if (e.index <= applied_index_) continue;  // the leader applied its own already
+    if (e.type == EntryType::kNormal) {
+      auto record = kv::DecodeRecord(e.data());
+      Status st = record.ok() ? server_.state_machine().Apply(*record) : record.status();
+      if (!st.ok()) {
+        spdlog::critical("cannot apply committed entry {}: {}", e.index, st.ToString());
+        server_.RequestShutdown("apply failed");
+        stopped_ = true;
+        return;
+      }
+    }
+    applied_index_ = e.index;
+  }
+}
+
+void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
+  bool leading = soft.role == Role::kLeader;
+  if (soft.leader != kNoLeader && soft.leader != last_known_leader_) {
+    last_election_unix_ms_ = server_.clock().NowUnixMs();
+    last_known_leader_ = soft.leader;
+    spdlog::info("term {}: leader is node {}{}", soft.term, soft.leader,
+                 leading ? " (this node)" : "");
+  }
+  if (soft.leader != kNoLeader && !leading) {
+    last_leader_contact_mono_ms_ = server_.clock().MonotonicMs();
+  }
+  if (leading && !was_leader_) {
+    // Entries already in this node's log (from earlier terms, not yet
+    // applied here) are applied now, ahead of commit like the leader's own:
+    // as leader this log is authoritative.
+    Status st = journal_.ForEachEntry(
+        applied_index_ + 1, [&](uint64_t term, uint64_t index, uint8_t type, std::string_view p) {
+          if (index > core_->log().last_index()) return Status::Ok();
+          if (static_cast<EntryType>(type) == EntryType::kNormal) {
+            auto record = kv::DecodeRecord(p);
+            if (!record.ok()) return record.status();
+            TANDEM_RETURN_IF_ERROR(server_.state_machine().Apply(*record));
+          }
+          applied_index_ = index;
+          return Status::Ok();
+        });
+    if (!st.ok()) {
+      spdlog::critical("cannot apply the log on becoming leader: {}", st.ToString());
+      server_.RequestShutdown("apply failed");
+    }
+    // Entries still only in memory (not yet in the journal) are ours.
+    applied_index_ = std::max(applied_index_, core_->log().last_index());
+  } else if (!leading && was_leader_) {
+    uint64_t commit = core_->commit_index();
+    spdlog::warn("no longer leader (term {}); state goes back to the committed index {}",
+                 soft.term, commit);
+    server_.OnLeadershipLost(commit);
+    applied_index_ = commit;
+    requested_read_round_ = inflight_read_round_ = confirmed_read_round_;
+  }
+  was_leader_ = leading;
+}
+
+void Replicator::WriteRollbackFile(const std::vector<Entry>& entries, bool uncertain) {
+  std::string path = config_.data_dir + "/rollback-" +
+                     std::to_string(server_.clock().NowUnixMs()) + ".txt";
+  std::ofstream out(path, std::ios::app);
+  out << "# tandem rollback file v1: entries this node wrote as leader that the cluster's log "
+         "does not hold"
+      << (uncertain ? " (uncertain: replaced by a snapshot that may contain them)" : "") << "\n";
+  for (const Entry& e : entries) {
+    out << "entry index=" << e.index << " term=" << e.term;
+    if (e.type == EntryType::kNormal) {
+      auto record = kv::DecodeRecord(e.data());
+      if (record.ok()) {
+        out << " time_ms=" << record->now_ms << "\n";
+        for (const auto& argv : record->commands) {
+          out << " ";
+          for (const auto& arg : argv) {
+            out << " \"";
+            for (char c : arg) {
+              if (c == '"' || c == '\\') out << '\\' << c;
+              else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+                char buf[8];
+                std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
+                out << buf;
+              } else {
+                out << c;
+              }
+            }
+            out << '"';
+          }
+          out << "\n";
+        }
+        continue;
+      }
+    }
+    out << " (no commands)\n";
+  }
+  spdlog::warn("rolled back {} entr{} written as leader; saved to {}", entries.size(),
+               entries.size() == 1 ? "y" : "ies", path);
+}
+
+void Replicator::Failover(uint64_t target, int64_t timeout_ms,
+                          std::function<void(bool, std::string)> done) {
+  if (!core_->IsLeader()) return done(false, "ERR FAILOVER is not valid when server is a replica.");
+  if (target == 0) {
+    uint64_t best = 0, best_match = 0;
+    for (const auto& f : followers()) {
+      if (f.voter && (best == 0 || f.match_index > best_match)) {
+        best = f.id;
+        best_match = f.match_index;
+      }
+    }
+    target = best;
+  }
+  if (target == 0) return done(false, "ERR FAILOVER requires connected replicas.");
+  Status st = core_->TransferLeadership(target);
+  if (!st.ok()) return done(false, "ERR FAILOVER failed: " + st.message());
+  ScheduleReady();
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  int64_t deadline = server_.clock().MonotonicMs() + (timeout_ms > 0 ? timeout_ms : 10000);
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [this, timer, deadline, target, done, poll] {
+    if (!core_->IsLeader() && core_->leader() != kNoLeader && core_->leader() != config_.node_id) {
+      done(true, "");
+      *poll = nullptr;
+      return;
+    }
+    if (server_.clock().MonotonicMs() > deadline) {
+      done(false, "ERR FAILOVER timed out before node " + std::to_string(target) + " took over");
+      *poll = nullptr;
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(kTickMs));
+    timer->async_wait([poll](const asio::error_code&) {
+      if (*poll) (*poll)();
+    });
+  };
+  (*poll)();
+}
+
+Result<replication::SnapshotMeta> Replicator::SnapshotMetaAt(uint64_t index) const {
+  return core_->SnapshotMetaAt(index);
+}
+
+Status Replicator::OnSnapshotSaved(uint64_t index) { return core_->Compact(index); }
+
+}  // namespace tandem::server

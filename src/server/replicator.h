@@ -1,0 +1,162 @@
+// Replicator: joins this server to a replicated cluster (--cluster with more
+// than one member). It drives the replication core (src/replication) from
+// the event loop: ticks, peer messages, proposals of the state machine's
+// records, the durable log, hard state, snapshots sent to and received from
+// peers, and it tells the server when replies may be released.
+//
+// The leader executes write commands at once on its own state (ahead of the
+// commit index) and proposes their records; a reply waits until the
+// record reaches the configured durability. Followers apply committed
+// entries only. When a node stops leading, its state is rebuilt from its
+// snapshot and the committed log, so it never shows data that may be
+// rolled back.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "replication/core.h"
+#include "server/config.h"
+#include "server/hard_state_file.h"
+#include "server/journal.h"
+#include "server/peer_links.h"
+#include "util/status.h"
+
+namespace tandem::snapshot {
+class SnapshotChunkSource;
+}
+
+namespace tandem::server {
+
+class Server;
+
+// What a follower in the cluster looks like to the leader (ROLE, INFO,
+// WAIT, tandemctl status).
+struct FollowerInfo {
+  uint64_t id = 0;
+  HostPort address;         // the address this node dials for it
+  bool voter = true;
+  uint64_t match_index = 0;  // highest log index known to be on it
+  int64_t last_ack_ms = -1;  // ms since it last answered, -1 = never
+  bool connected = false;
+};
+
+class Replicator {
+ public:
+  Replicator(Server& server, asio::io_context& io, const Config& config, Journal& journal);
+  ~Replicator();
+
+  // Builds the core from the persisted hard state, the loaded snapshot's
+  // metadata and the log after it. Does not apply anything: followers apply
+  // entries as they learn they are committed.
+  // snapshot_metadata: the membership stored with that snapshot.
+  Status Start(uint64_t snapshot_index, uint64_t snapshot_term,
+               const std::string& snapshot_metadata);
+  void Stop();
+  // Retries a log write that failed (disk full): called from the cron.
+  void RetryFailedJournal();
+
+  // --- the write path (leader only) ---
+  bool is_leader() const;
+  // Proposes a state-machine record. Returns its log index, or Unavailable
+  // when this node cannot take writes (not leader, transfer in progress).
+  Result<uint64_t> Propose(std::string record);
+  // Index a reply may be released at under this server's durability level:
+  // local durable index (leader), commit index (majority), or the index
+  // durable on every voter (all).
+  uint64_t released_index() const;
+  // Linearizable reads on the leader: registers that some client waits for a
+  // leadership confirmation; returns the round it must wait for.
+  uint64_t RequestReadRound();
+  uint64_t confirmed_read_round() const { return confirmed_read_round_; }
+  // True when every voter answered within an election timeout (durability
+  // `all` refuses writes otherwise).
+  bool all_voters_healthy() const;
+
+  // --- followers ---
+  // Milliseconds since this node last heard from a leader (0 on the leader).
+  int64_t ms_since_leader_contact() const;
+
+  // --- peers ---
+  // A message received on an inbound peer link (after the handshake).
+  void OnPeerMessage(uint64_t from, std::string_view bytes);
+  // A snapshot chunk received from the leader.
+  void OnSnapshotChunk(uint64_t from, std::string_view bytes);
+
+  // --- leadership changes ---
+  // Starts a leadership transfer to `target` (0 = the most up-to-date
+  // follower); `done(ok, message)` is called when a new leader is known or
+  // the timeout passes.
+  void Failover(uint64_t target, int64_t timeout_ms, std::function<void(bool, std::string)> done);
+
+  // After the server saved a snapshot of its state at `index` (committed
+  // and applied): lets the core and the log forget what it covers.
+  Status OnSnapshotSaved(uint64_t index);
+  // Metadata to store with a snapshot of the state at `index`.
+  Result<replication::SnapshotMeta> SnapshotMetaAt(uint64_t index) const;
+
+  // --- observability ---
+  replication::CoreStatus status() const;
+  uint64_t leader_id() const;
+  std::optional<HostPort> leader_address() const;
+  uint64_t applied_index() const { return applied_index_; }
+  uint64_t commit_index() const;
+  std::vector<FollowerInfo> followers() const;
+  int64_t last_election_unix_ms() const { return last_election_unix_ms_; }
+  std::string last_election_reason() const;
+
+  // Called by the server once per loop turn (posted after inputs).
+  void ProcessReady();
+
+ private:
+  struct SnapshotReceive;
+  static constexpr uint64_t kNoLeader = 0;
+  void ScheduleTick();
+  void ScheduleReady();
+  void FlushJournal();
+  asio::awaitable<void> StreamSnapshot(replication::Message msg,
+                                       std::shared_ptr<snapshot::SnapshotChunkSource> source);
+  void HandleReady(replication::Ready ready);
+  void ApplyCommitted(const std::vector<replication::Entry>& entries);
+  void OnLeadershipChange(const replication::SoftState& soft);
+  void WriteRollbackFile(const std::vector<replication::Entry>& entries, bool uncertain);
+  void InstallSnapshot(const replication::SnapshotMeta& meta);
+  void SendSnapshot(const replication::Message& msg);
+
+  Server& server_;
+  asio::io_context& io_;
+  const Config& config_;
+  Journal& journal_;
+  HardStateFile hard_state_file_;
+  PeerLinks peers_;
+  std::unique_ptr<replication::SeededRandom> random_;
+  std::unique_ptr<replication::Core> core_;
+  asio::steady_timer tick_timer_;
+  bool ready_scheduled_ = false;
+  uint64_t applied_index_ = 0;
+  uint64_t next_read_round_ = 1;
+  uint64_t requested_read_round_ = 0;
+  uint64_t confirmed_read_round_ = 0;
+  uint64_t inflight_read_round_ = 0;
+  int64_t last_leader_contact_mono_ms_ = 0;
+  int64_t last_election_unix_ms_ = 0;
+  bool was_leader_ = false;
+  bool stopped_ = false;
+  uint64_t last_known_leader_ = 0;
+  std::optional<std::pair<uint64_t, uint64_t>> pending_durable_;  // (index, term) to report
+  std::unique_ptr<SnapshotReceive> receive_;
+  uint64_t received_snapshot_index_ = 0;
+  std::set<uint64_t> snapshot_sending_;
+};
+
+}  // namespace tandem::server
