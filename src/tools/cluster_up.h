@@ -9,7 +9,7 @@
 namespace tandem::tools {
 
 struct ClusterUpOptions {
-  int nodes = 1;
+  int nodes = 3;
   int base_port = 7001;
   std::string dir = "./tandem-cluster";
   std::string tandemd;                  // path to the tandemd binary
