@@ -3,14 +3,21 @@
 the same run, interleaved, and prints a Markdown table of requests/s and
 p50/p99 latency with the ratio Tandem/Redis.
 
-Usage: bench/compare_with_redis.py [--requests N] [--clients 50] [--rounds 1]
+Usage: bench/compare_with_redis.py [--requests N] [--clients 50] [--sizes 3,1024]
+                                   [--tests set,get] [--tandemd PATH]
 Needs build/tandemd (./scripts/build.sh) and redis-server, redis-benchmark.
+
+Every server it starts runs in its own process group and is killed (SIGKILL
+to the group) on exit, on an exception, and on SIGINT/SIGTERM/SIGHUP, so no
+tandemd or redis-server is left behind.
 """
 import argparse
 import csv
 import io
 import os
+import atexit
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +34,48 @@ CONFIGS = [
     ("durable: tandem --fsync always | redis appendfsync always",
      ["--fsync", "always"], ["--appendonly", "yes", "--appendfsync", "always"]),
 ]
+
+
+_children = []
+
+
+def _kill_children():
+    while _children:
+        p = _children.pop()
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p.wait()
+
+
+def _on_signal(signo, frame):
+    _kill_children()
+    sys.exit(128 + signo)
+
+
+atexit.register(_kill_children)
+for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
+
+
+def spawn(argv):
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    _children.append(p)
+    return p
+
+
+def stop(p):
+    if p in _children:
+        _children.remove(p)
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    p.wait()
 
 
 def free_port():
@@ -50,9 +99,8 @@ def wait_ping(port, proc, timeout=20):
 def start_tandem(workdir, flags):
     port = free_port()
     data = tempfile.mkdtemp(dir=workdir, prefix="tandem-")
-    proc = subprocess.Popen([TANDEMD, "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-                             "--log-level", "warn"] + flags,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = spawn([TANDEMD, "--listen", f"127.0.0.1:{port}", "--data-dir", data,
+                  "--log-level", "warn"] + flags)
     wait_ping(port, proc)
     return proc, port
 
@@ -60,9 +108,8 @@ def start_tandem(workdir, flags):
 def start_redis(workdir, flags):
     port = free_port()
     data = tempfile.mkdtemp(dir=workdir, prefix="redis-")
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--dir", data] + flags,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                  "--save", "", "--dir", data] + flags)
     wait_ping(port, proc)
     return proc, port
 
@@ -79,12 +126,16 @@ def bench(port, test, clients, pipeline, requests, size):
 
 
 def main():
+    global TANDEMD
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--sizes", default="3", help="comma-separated value sizes in bytes")
     ap.add_argument("--tests", default="set,get")
+    ap.add_argument("--tandemd", default=TANDEMD, help="tandemd binary (default: $TANDEM_BUILD_DIR "
+                    "or build/)")
     args = ap.parse_args()
+    TANDEMD = args.tandemd
     for tool in ("redis-server", "redis-benchmark", "redis-cli"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (scripts/install-deps.sh)")
@@ -108,14 +159,15 @@ def main():
                             print(f"  {name} {test} -P {pipeline} -d {size}: "
                                   f"tandem {t[0]:.0f}/s redis {r[0]:.0f}/s", file=sys.stderr)
             finally:
-                for p in (tproc, rproc):
-                    p.kill()
-                    p.wait()
+                stop(tproc)
+                stop(rproc)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    load = os.getloadavg()
     print(f"\n{args.clients} clients, {args.requests} requests (x4 with -P 16), "
-          f"keyspace 100000 keys, {os.cpu_count()} cores\n")
+          f"keyspace 100000 keys, {os.cpu_count()} cores, "
+          f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
     print("| config | test | -P | size | Tandem rps | Redis rps | ratio | Tandem p50/p99 ms "
           "| Redis p50/p99 ms | p99 ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -1,6 +1,10 @@
 #include "kv/keyspace.h"
 
+#include <algorithm>
+#include <bit>
+#include <cstddef>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -9,21 +13,50 @@
 namespace tandem::kv {
 namespace {
 
-constexpr uint32_t kNotExpiring = UINT32_MAX;
 constexpr uint32_t kAccessClockBits = 24;
 constexpr uint32_t kAccessClockMask = (1u << kAccessClockBits) - 1;
+constexpr uint8_t kHasExpire = 1;
+// key_len16 value meaning "a uint32 length precedes the key bytes".
+constexpr uint16_t kLongKey = UINT16_MAX;
 
-// One key: 64 bytes of header, then the key bytes in the same allocation.
-struct Node {
-  Object value;
-  int64_t expire_at;
-  uint32_t hash;
-  uint32_t key_len;
-  uint32_t expire_index;  // position in Impl::expiring, or kNotExpiring
-  uint32_t access;        // last access seconds (24 bits) << 8 | count (8 bits)
+// One key, in one allocation: the value (Node derives from Object and puts
+// its own fields in Object's 7 bytes of tail padding), then the key bytes
+// right after the last field. The header is 44 bytes, so a node with a key
+// of up to 12 bytes fits glibc's 64-byte chunk. Expiry times live in
+// Keyspace::Impl::expires, not here (most keys have none).
+struct Node : Object {
+  explicit Node(Object v) : Object(std::move(v)) {}
 
-  std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_len}; }
+  uint8_t flags = 0;       // kHasExpire
+  uint16_t key_len16 = 0;  // key length, or kLongKey
+  uint32_t access = 0;     // last access seconds (24 bits) << 8 | count (8 bits)
+  uint32_t hash = 0;
+
+  Object& value() { return *this; }
+  const Object& value() const { return *this; }
+  const char* tail() const { return reinterpret_cast<const char*>(&hash + 1); }
+  char* tail() { return reinterpret_cast<char*>(&hash + 1); }
+  std::string_view key() const {
+    if (key_len16 != kLongKey) return {tail(), key_len16};
+    uint32_t len;
+    std::memcpy(&len, tail(), sizeof(len));
+    return {tail() + sizeof(len), len};
+  }
+  size_t alloc_size() const {
+    size_t len = key_len16 != kLongKey ? key_len16 : key().size() + sizeof(uint32_t);
+    return std::max(sizeof(Node), static_cast<size_t>(tail() - reinterpret_cast<const char*>(this)) + len);
+  }
+  bool has_expire() const { return flags & kHasExpire; }
 };
+
+// Where the key bytes start (the data size of Node, which excludes its own
+// tail padding).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+constexpr size_t kKeyOffset = offsetof(Node, hash) + sizeof(uint32_t);
+#pragma GCC diagnostic pop
+static_assert(sizeof(Object) == 40, "Object: 32-byte union + tag");
+static_assert(kKeyOffset == 44, "Node's fields must sit in Object's tail padding");
 
 struct NodeTraits {
   static std::string_view Key(const Node* n) { return n->key(); }
@@ -31,10 +64,21 @@ struct NodeTraits {
 };
 
 Node* NewNode(std::string_view key, uint32_t hash, Object value) {
-  void* mem = ::operator new(sizeof(Node) + key.size());
-  Node* n = new (mem)
-      Node{std::move(value), kNoExpire, hash, static_cast<uint32_t>(key.size()), kNotExpiring, 0};
-  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(n + 1), key.data(), key.size());
+  bool long_key = key.size() >= kLongKey;
+  size_t bytes = kKeyOffset + key.size() + (long_key ? sizeof(uint32_t) : 0);
+  void* mem = ::operator new(std::max(sizeof(Node), bytes));
+  Node* n = new (mem) Node(std::move(value));
+  n->hash = hash;
+  char* dst = n->tail();
+  if (long_key) {
+    n->key_len16 = kLongKey;
+    uint32_t len = static_cast<uint32_t>(key.size());
+    std::memcpy(dst, &len, sizeof(len));
+    dst += sizeof(len);
+  } else {
+    n->key_len16 = static_cast<uint16_t>(key.size());
+  }
+  if (!key.empty()) std::memcpy(dst, key.data(), key.size());
   return n;
 }
 
@@ -51,41 +95,150 @@ size_t ValueMemory(const Object& o) {
   return total;
 }
 
+// The expiry times of the nodes that have one: a dense array of
+// {node, expire_at} (O(1) random sampling for the active expiry cycle) and
+// an open-addressing index over it (uint32 positions + 1, 0 = empty; linear
+// probing on the node's key hash, backward-shift deletion). About 16 + 4/load
+// bytes per key with an expiry, nothing per key without one.
+class ExpireTable {
+ public:
+  struct Entry {
+    Node* node;
+    int64_t at;
+  };
+
+  size_t size() const { return dense_.size(); }
+  const std::vector<Entry>& entries() const { return dense_; }
+
+  int64_t Get(const Node* n) const {
+    size_t slot = FindSlot(n);
+    return slot == kNone ? kNoExpire : dense_[index_[slot] - 1].at;
+  }
+
+  // Adds or updates n's expiry.
+  void Set(Node* n, int64_t at) {
+    if (n->has_expire()) {
+      size_t slot = FindSlot(n);
+      if (slot != kNone) {
+        dense_[index_[slot] - 1].at = at;
+        return;
+      }
+    }
+    if ((dense_.size() + 1) * 4 > capacity_ * 3) Rehash(capacity_ == 0 ? 8 : capacity_ * 2);
+    dense_.push_back({n, at});
+    Place(n->hash, static_cast<uint32_t>(dense_.size()));
+    n->flags |= kHasExpire;
+  }
+
+  // Removes n's expiry; false when it had none.
+  bool Remove(Node* n) {
+    if (!n->has_expire()) return false;
+    n->flags &= static_cast<uint8_t>(~kHasExpire);
+    size_t slot = FindSlot(n);
+    if (slot == kNone) return false;
+    uint32_t pos = index_[slot] - 1;
+    EraseSlot(slot);
+    // Move the last entry into the freed position.
+    uint32_t last = static_cast<uint32_t>(dense_.size() - 1);
+    if (pos != last) {
+      size_t last_slot = FindSlot(dense_[last].node);
+      dense_[pos] = dense_[last];
+      index_[last_slot] = pos + 1;
+    }
+    dense_.pop_back();
+    if (dense_.empty()) {
+      Clear();
+      return true;
+    }
+    if (dense_.capacity() > 64 && dense_.size() * 4 < dense_.capacity()) dense_.shrink_to_fit();
+    if (capacity_ > 8 && dense_.size() * 8 < capacity_) {
+      Rehash(std::max<size_t>(8, std::bit_ceil(dense_.size() * 2 + 1)));
+    }
+    return true;
+  }
+
+  void Clear() {
+    dense_.clear();
+    dense_.shrink_to_fit();
+    index_.reset();
+    capacity_ = 0;
+  }
+
+  size_t memory_usage() const {
+    return dense_.capacity() * sizeof(Entry) + capacity_ * sizeof(uint32_t);
+  }
+
+ private:
+  static constexpr size_t kNone = SIZE_MAX;
+
+  size_t FindSlot(const Node* n) const {
+    if (capacity_ == 0) return kNone;
+    size_t mask = capacity_ - 1;
+    for (size_t i = n->hash & mask;; i = (i + 1) & mask) {
+      uint32_t v = index_[i];
+      if (v == 0) return kNone;
+      if (dense_[v - 1].node == n) return i;
+    }
+  }
+
+  void Place(uint32_t hash, uint32_t value) {
+    size_t mask = capacity_ - 1;
+    size_t i = hash & mask;
+    while (index_[i] != 0) i = (i + 1) & mask;
+    index_[i] = value;
+  }
+
+  void EraseSlot(size_t hole) {
+    size_t mask = capacity_ - 1;
+    for (size_t j = (hole + 1) & mask;; j = (j + 1) & mask) {
+      uint32_t v = index_[j];
+      if (v == 0) break;
+      size_t home = dense_[v - 1].node->hash & mask;
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        index_[hole] = v;
+        hole = j;
+      }
+    }
+    index_[hole] = 0;
+  }
+
+  void Rehash(size_t new_capacity) {
+    index_ = std::make_unique<uint32_t[]>(new_capacity);
+    capacity_ = new_capacity;
+    for (size_t i = 0; i < dense_.size(); ++i) {
+      Place(dense_[i].node->hash, static_cast<uint32_t>(i + 1));
+    }
+  }
+
+  std::vector<Entry> dense_;
+  std::unique_ptr<uint32_t[]> index_;
+  size_t capacity_ = 0;
+};
+
 }  // namespace
 
 struct Keyspace::Impl {
   ProbeTable<Node, NodeTraits> table;
-  std::vector<Node*> expiring;  // every node with an expiry, dense
+  ExpireTable expires;
 
   Node* FindNode(std::string_view key) const { return table.Find(key, HashKey(key)); }
 
+  int64_t ExpireOf(const Node* n) const {
+    return n->has_expire() ? expires.Get(n) : kNoExpire;
+  }
+
   void SetNodeExpire(Node* n, int64_t at_ms) {
     if (at_ms == kNoExpire) {
-      ClearNodeExpire(n);
-      return;
+      expires.Remove(n);
+    } else {
+      expires.Set(n, at_ms);
     }
-    if (n->expire_index == kNotExpiring) {
-      n->expire_index = static_cast<uint32_t>(expiring.size());
-      expiring.push_back(n);
-    }
-    n->expire_at = at_ms;
   }
 
-  void ClearNodeExpire(Node* n) {
-    if (n->expire_index != kNotExpiring) {
-      Node* last = expiring.back();
-      expiring[n->expire_index] = last;
-      last->expire_index = n->expire_index;
-      expiring.pop_back();
-      n->expire_index = kNotExpiring;
-    }
-    n->expire_at = kNoExpire;
-  }
-
-  // Removes the node from the table and the expiring set; caller frees.
+  // Removes the node from the table and its expiry; caller frees.
   Node* Unlink(std::string_view key) {
     Node* n = table.Remove(key, HashKey(key));
-    if (n != nullptr) ClearNodeExpire(n);
+    if (n != nullptr) expires.Remove(n);
     return n;
   }
 };
@@ -98,16 +251,16 @@ Keyspace::~Keyspace() {
 }
 
 size_t Keyspace::size() const { return impl_->table.size(); }
-size_t Keyspace::expires_count() const { return impl_->expiring.size(); }
+size_t Keyspace::expires_count() const { return impl_->expires.size(); }
 
 Object* Keyspace::Find(std::string_view key) {
   Node* n = impl_->FindNode(key);
-  return n ? &n->value : nullptr;
+  return n ? &n->value() : nullptr;
 }
 
 const Object* Keyspace::Find(std::string_view key) const {
   const Node* n = impl_->FindNode(key);
-  return n ? &n->value : nullptr;
+  return n ? &n->value() : nullptr;
 }
 
 namespace {
@@ -124,23 +277,23 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
     *expire_at = kNoExpire;
     return nullptr;
   }
-  *expire_at = n->expire_at;
+  *expire_at = impl_->ExpireOf(n);
   if (touch_ms >= 0) TouchNode(n, touch_ms);
-  return &n->value;
+  return &n->value();
 }
 
 Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
   uint32_t hash = HashKey(key);
   if (Node* n = impl_->table.Find(key, hash)) {
-    n->value = std::move(value);
-    if (!keep_ttl) impl_->ClearNodeExpire(n);
+    n->value() = std::move(value);
+    if (!keep_ttl) impl_->expires.Remove(n);
     TouchNode(n, access_clock_ms_);
-    return n->value;
+    return n->value();
   }
   Node* n = NewNode(key, hash, std::move(value));
   TouchNode(n, access_clock_ms_);
   impl_->table.Insert(n);
-  return n->value;
+  return n->value();
 }
 
 bool Keyspace::Erase(std::string_view key) {
@@ -153,9 +306,9 @@ bool Keyspace::Erase(std::string_view key) {
 std::optional<Object> Keyspace::Extract(std::string_view key, int64_t* expire_at) {
   Node* n = impl_->FindNode(key);
   if (n == nullptr) return std::nullopt;
-  if (expire_at != nullptr) *expire_at = n->expire_at;
+  if (expire_at != nullptr) *expire_at = impl_->ExpireOf(n);
   impl_->Unlink(key);
-  std::optional<Object> value(std::move(n->value));
+  std::optional<Object> value(std::move(n->value()));
   FreeNode(n);
   return value;
 }
@@ -163,13 +316,12 @@ std::optional<Object> Keyspace::Extract(std::string_view key, int64_t* expire_at
 void Keyspace::Clear() {
   impl_->table.ForEach([](Node* n) { FreeNode(n); });
   impl_->table.Reset();
-  impl_->expiring.clear();
-  impl_->expiring.shrink_to_fit();
+  impl_->expires.Clear();
 }
 
 int64_t Keyspace::GetExpire(std::string_view key) const {
   const Node* n = impl_->FindNode(key);
-  return n ? n->expire_at : kNoExpire;
+  return n ? impl_->ExpireOf(n) : kNoExpire;
 }
 
 bool Keyspace::SetExpire(std::string_view key, int64_t at_ms) {
@@ -181,19 +333,17 @@ bool Keyspace::SetExpire(std::string_view key, int64_t at_ms) {
 
 bool Keyspace::Persist(std::string_view key) {
   Node* n = impl_->FindNode(key);
-  if (n == nullptr || n->expire_at == kNoExpire) return false;
-  impl_->ClearNodeExpire(n);
-  return true;
+  return n != nullptr && impl_->expires.Remove(n);
 }
 
 uint64_t Keyspace::Scan(uint64_t cursor, size_t count,
                         const std::function<void(std::string_view, const Object&)>& fn) const {
-  return impl_->table.Scan(cursor, count, [&](const Node* n) { fn(n->key(), n->value); });
+  return impl_->table.Scan(cursor, count, [&](const Node* n) { fn(n->key(), n->value()); });
 }
 
 void Keyspace::ForEach(
     const std::function<void(std::string_view, const Object&, int64_t)>& fn) const {
-  impl_->table.ForEach([&](const Node* n) { fn(n->key(), n->value, n->expire_at); });
+  impl_->table.ForEach([&](const Node* n) { fn(n->key(), n->value(), impl_->ExpireOf(n)); });
 }
 
 std::string Keyspace::RandomKey(uint64_t random) const {
@@ -203,13 +353,13 @@ std::string Keyspace::RandomKey(uint64_t random) const {
 
 void Keyspace::SampleExpiring(uint64_t random, size_t n,
                               const std::function<void(std::string_view, int64_t)>& fn) const {
-  const std::vector<Node*>& all = impl_->expiring;
+  const auto& all = impl_->expires.entries();
   if (all.empty()) return;
   if (n > all.size()) n = all.size();
   size_t start = random % all.size();
   for (size_t i = 0; i < n; ++i) {
-    const Node* node = all[(start + i) % all.size()];
-    fn(node->key(), node->expire_at);
+    const auto& e = all[(start + i) % all.size()];
+    fn(e.node->key(), e.at);
   }
 }
 
@@ -233,9 +383,9 @@ uint64_t Keyspace::AccessCount(std::string_view key) const {
 }
 
 size_t Keyspace::MemoryUsage() const {
-  size_t total = impl_->table.memory_usage() + impl_->expiring.capacity() * sizeof(Node*);
+  size_t total = impl_->table.memory_usage() + impl_->expires.memory_usage();
   impl_->table.ForEach(
-      [&](const Node* n) { total += sizeof(Node) + n->key_len + ValueMemory(n->value); });
+      [&](const Node* n) { total += n->alloc_size() + ValueMemory(n->value()); });
   return total;
 }
 

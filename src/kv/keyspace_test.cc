@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -218,6 +219,106 @@ TEST(KeyspaceTest, BinaryKeys) {
   EXPECT_EQ(ks.Find(k1)->str(), "1");
   EXPECT_EQ(ks.Find(k2)->str(), "2");
   EXPECT_EQ(ks.Find("a"), nullptr);
+}
+
+
+// Expiry times live in a side table indexed by node; check it against a
+// model through inserts, overwrites, TTL changes, renames and deletes, with
+// the side table growing and shrinking.
+TEST(KeyspaceTest, ExpiryTableAgainstReferenceModel) {
+  Keyspace ks;
+  std::map<std::string, int64_t> ttl;  // key -> expiry (kNoExpire = none)
+  std::mt19937_64 rng(7);
+  for (int step = 0; step < 300000; ++step) {
+    std::string k = Key(static_cast<int>(rng() % 4000));
+    switch (rng() % 8) {
+      case 0:
+      case 1:
+        ks.Set(k, Object::String("v"));
+        ttl[k] = kNoExpire;
+        break;
+      case 2:
+        ks.Set(k, Object::String("w"), /*keep_ttl=*/true);
+        if (!ttl.count(k)) ttl[k] = kNoExpire;
+        break;
+      case 3:
+      case 4: {
+        int64_t at = static_cast<int64_t>(rng() % 1000000);
+        EXPECT_EQ(ks.SetExpire(k, at), ttl.count(k) == 1);
+        if (ttl.count(k)) ttl[k] = at;
+        break;
+      }
+      case 5:
+        EXPECT_EQ(ks.Persist(k), ttl.count(k) == 1 && ttl[k] != kNoExpire);
+        if (ttl.count(k)) ttl[k] = kNoExpire;
+        break;
+      case 6:
+        EXPECT_EQ(ks.Erase(k), ttl.erase(k) == 1);
+        break;
+      case 7: {
+        int64_t at = 0;
+        std::optional<Object> o = ks.Extract(k, &at);
+        EXPECT_EQ(o.has_value(), ttl.count(k) == 1);
+        if (o.has_value()) {
+          EXPECT_EQ(at, ttl[k]);
+          ttl.erase(k);
+        }
+        break;
+      }
+    }
+    if (step % 50000 == 0 || step > 299000) {
+      size_t volatile_keys = 0;
+      for (const auto& [key, at] : ttl) {
+        ASSERT_EQ(ks.GetExpire(key), at) << key;
+        if (at != kNoExpire) ++volatile_keys;
+      }
+      ASSERT_EQ(ks.expires_count(), volatile_keys);
+    }
+  }
+  ks.ForEach([&](std::string_view k, const Object&, int64_t at) {
+    EXPECT_EQ(ttl.at(std::string(k)), at);
+  });
+  for (const auto& [key, at] : ttl) ks.Erase(key);
+  EXPECT_EQ(ks.expires_count(), 0u);
+  EXPECT_LT(ks.MemoryUsage(), 1024u);
+}
+
+TEST(KeyspaceTest, LongAndEmptyKeys) {
+  Keyspace ks;
+  std::string long_key(70000, 'k');  // longer than the 16-bit inline length
+  std::string long_key2 = long_key;
+  long_key2.back() = 'x';
+  ks.Set(long_key, Object::String("long"));
+  ks.Set(long_key2, Object::String("long2"));
+  ks.Set("", Object::String("empty"));
+  ks.SetExpire(long_key, 5);
+  EXPECT_EQ(ks.Find(long_key)->str(), "long");
+  EXPECT_EQ(ks.Find(long_key2)->str(), "long2");
+  EXPECT_EQ(ks.Find("")->str(), "empty");
+  EXPECT_EQ(ks.GetExpire(long_key), 5);
+  std::set<std::string> keys;
+  ks.ForEach([&](std::string_view k, const Object&, int64_t) { keys.insert(std::string(k)); });
+  EXPECT_EQ(keys, (std::set<std::string>{"", long_key, long_key2}));
+  EXPECT_GT(ks.MemoryUsage(), 140000u);
+  EXPECT_TRUE(ks.Erase(long_key));
+  EXPECT_EQ(ks.expires_count(), 0u);
+}
+
+TEST(KeyspaceTest, ReplacingAValueKeepsTheKeyAndMetadata) {
+  Keyspace ks;
+  ks.SetAccessClock(3000);
+  ks.Set("k", Object::String(std::string(100, 'a')));  // heap string
+  ks.SetExpire("k", 99);
+  Object h = Object::NewHash();
+  h.hash().Set("f", "v");
+  ks.Set("k", std::move(h), /*keep_ttl=*/true);  // string -> hash
+  EXPECT_TRUE(ks.Find("k")->is_hash());
+  EXPECT_EQ(ks.GetExpire("k"), 99);
+  EXPECT_EQ(ks.AccessCount("k"), 2u);
+  ks.Set("k", Object::String("s"), /*keep_ttl=*/true);  // hash -> string
+  EXPECT_EQ(ks.Find("k")->str(), "s");
+  EXPECT_EQ(ks.GetExpire("k"), 99);
+  EXPECT_EQ(ks.IdleMs("k", 5000), 2000);
 }
 
 }  // namespace
