@@ -1,5 +1,6 @@
 // tandemctl: the operator's tool. `cluster up` starts a local cluster,
-// `status` shows the nodes as a table.
+// `status` shows the nodes as a table, `failover` moves the leadership
+// (docs/operations.md).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "tools/cluster_up.h"
+#include "tools/failover.h"
 #include "tools/status.h"
 
 namespace {
@@ -58,6 +60,16 @@ int main(int argc, char** argv) {
   status_cmd->add_flag("--watch", st.watch, "refresh every --interval ms");
   status_cmd->add_option("--interval", st.interval_ms, "refresh interval for --watch");
 
+  tandem::tools::FailoverOptions fo;
+  std::string failover_address = "127.0.0.1:6379";
+  auto* failover_cmd =
+      app.add_subcommand("failover", "move the leadership to another node (Redis FAILOVER)");
+  failover_cmd->add_option("address", failover_address, "HOST:PORT of any node");
+  failover_cmd->add_option("--to", fo.to, "node id of the new leader (default: the most "
+                                          "up-to-date follower)");
+  failover_cmd->add_option("--timeout", fo.timeout_ms, "ms the transfer may take (default 10000)");
+  failover_cmd->add_option("--password", fo.password, "the cluster's requirepass");
+
   CLI11_PARSE(app, argc, argv);
   if (up_cmd->parsed()) return tandem::tools::RunClusterUp(up);
   if (status_cmd->parsed()) {
@@ -66,6 +78,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     return tandem::tools::RunStatus(st);
+  }
+  if (failover_cmd->parsed()) {
+    if (!SplitHostPort(failover_address, &fo.host, &fo.port)) {
+      std::fprintf(stderr, "tandemctl: expected HOST:PORT, got '%s'\n", failover_address.c_str());
+      return 2;
+    }
+    return tandem::tools::RunFailover(fo);
   }
   return 0;
 }
