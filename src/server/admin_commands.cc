@@ -1,5 +1,5 @@
 // Process and administration commands: INFO CONFIG TIME SAVE BGSAVE
-// LASTSAVE SHUTDOWN DEBUG WAIT.
+// LASTSAVE SHUTDOWN DEBUG (WAIT is in replication_commands.cc).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -131,16 +131,6 @@ void Debug(Server& s, Client& c, Args args, resp::Writer& w) {
   }
 }
 
-void Wait(Server& s, Client&, Args args, resp::Writer& w) {
-  int64_t n, timeout;
-  if (!kv::ParseInt64(args[1], &n) || !kv::ParseInt64(args[2], &timeout)) {
-    return w.Error("ERR value is not an integer or out of range");
-  }
-  if (timeout < 0) return w.Error("ERR timeout is negative");
-  // A single-node cluster has no replicas to acknowledge anything.
-  w.Integer(0);
-}
-
 using kv::kCmdAdmin;
 using kv::kCmdLoading;
 using kv::kCmdNoScript;
@@ -155,7 +145,6 @@ const ServerCommand kCommands[] = {
     {{"lastsave", 1, kv::kCmdFast | kCmdLoading | kCmdStale, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", nullptr}, LastSave},
     {{"shutdown", -1, kCmdAdmin | kCmdLoading | kCmdStale | kCmdNoScript, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the server.", "1.0.0", nullptr}, Shutdown},
     {{"debug", -2, kCmdAdmin | kCmdLoading | kCmdStale | kCmdNoScript, 0, 0, 0, "server", "A container for debugging commands.", "1.0.0", nullptr}, Debug},
-    {{"wait", 3, kCmdNoScript, 0, 0, 0, "generic", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", "3.0.0", nullptr}, Wait},
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "kv/command.h"
+#include "server/replicator.h"
 #include "server/server.h"
 
 namespace tandem::server {
@@ -113,14 +114,121 @@ Lines StatsSection(Server& s) {
   return l;
 }
 
+// Redis's replication fields (offsets are log indexes), then Tandem's own.
+// A single node (no replicator) is a master with no replicas.
+std::string ReplicationId(const Config& cfg, uint64_t term) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a of the cluster id
+  for (unsigned char ch : cfg.cluster_id) h = (h ^ ch) * 1099511628211ull;
+  return fmt::format("{:016x}{:024x}", h, term);
+}
+
+std::string OneLine(std::string s) {
+  for (char& ch : s) {
+    if (ch == '\r' || ch == '\n') ch = ' ';
+  }
+  return s.empty() ? "none" : s;
+}
+
 Lines ReplicationSection(Server& s) {
   Lines l;
-  Add(l, "role", "master");
-  Add(l, "connected_slaves", 0);
-  Add(l, "master_repl_offset", s.journal().last_index());
-  Add(l, "tandem_node_id", s.config().node_id);
-  Add(l, "tandem_commit_index", s.journal().durable_index());
-  Add(l, "tandem_applied_index", s.journal().last_index());
+  const Config& cfg = s.config();
+  const Journal& j = s.journal();
+  Replicator* r = s.replicator();
+  replication::CoreStatus st;
+  if (r != nullptr) st = r->status();
+  bool leader = r == nullptr || r->is_leader();
+  uint64_t term = r == nullptr ? 0 : st.term;
+  uint64_t applied = r == nullptr ? j.last_index() : r->applied_index();
+  uint64_t commit = r == nullptr ? j.durable_index() : r->commit_index();
+  uint64_t last_index = r == nullptr ? j.last_index() : st.last_index;
+  std::vector<FollowerInfo> followers;
+  if (r != nullptr && leader) followers = r->followers();
+  auto online = [&](const FollowerInfo& f) {
+    return f.connected && f.last_ack_ms >= 0 && f.last_ack_ms <= cfg.election_timeout_ms;
+  };
+  auto backlog = [&] {
+    Add(l, "master_replid", ReplicationId(cfg, term));
+    Add(l, "master_replid2", std::string(40, '0'));
+  };
+
+  if (leader) {
+    Add(l, "role", "master");
+    size_t n = 0;
+    for (const auto& f : followers) n += online(f) ? 1 : 0;
+    Add(l, "connected_slaves", n);
+    size_t i = 0;
+    for (const auto& f : followers) {
+      if (!online(f)) continue;
+      Add(l, fmt::format("slave{}", i++),
+          fmt::format("ip={},port={},state=online,offset={},lag={}", f.address.host,
+                      f.address.port, f.match_index, f.last_ack_ms / 1000));
+    }
+    Add(l, "master_failover_state",
+        st.transfer_target != 0 ? "failover-in-progress" : "no-failover");
+    backlog();
+    Add(l, "master_repl_offset", last_index);
+  } else {
+    auto addr = r->leader_address();
+    int64_t contact_ms = r->ms_since_leader_contact();
+    bool known = contact_ms != INT64_MAX;
+    bool up = addr.has_value() && st.leader != 0 && known && contact_ms <= cfg.election_timeout_ms;
+    Add(l, "role", "slave");
+    Add(l, "master_host", addr ? addr->host : "?");
+    Add(l, "master_port", addr ? addr->port : 0);
+    Add(l, "master_link_status", up ? "up" : "down");
+    Add(l, "master_last_io_seconds_ago", known ? contact_ms / 1000 : -1);
+    Add(l, "master_sync_in_progress", 0);
+    Add(l, "slave_read_repl_offset", last_index);
+    Add(l, "slave_repl_offset", applied);
+    if (!up) Add(l, "master_link_down_since_seconds", known ? contact_ms / 1000 : -1);
+    Add(l, "slave_priority", 100);
+    Add(l, "slave_read_only", 1);
+    Add(l, "replica_announced", 1);
+    Add(l, "connected_slaves", 0);
+    Add(l, "master_failover_state", "no-failover");
+    backlog();
+    Add(l, "master_repl_offset", applied);
+  }
+  Add(l, "second_repl_offset", -1);
+  Add(l, "repl_backlog_active", 1);
+  Add(l, "repl_backlog_size", j.bytes_since_snapshot());
+  Add(l, "repl_backlog_first_byte_offset", j.first_index());
+  Add(l, "repl_backlog_histlen",
+      j.last_index() >= j.first_index() && j.first_index() > 0 ? j.last_index() - j.first_index() + 1
+                                                                 : 0);
+
+  Add(l, "tandem_node_id", cfg.node_id);
+  Add(l, "tandem_role", r == nullptr ? "leader" : replication::RoleName(st.role));
+  Add(l, "tandem_term", term);
+  Add(l, "tandem_leader_id", r == nullptr ? cfg.node_id : st.leader);
+  Add(l, "tandem_commit_index", commit);
+  Add(l, "tandem_applied_index", applied);
+  Add(l, "tandem_last_log_index", last_index);
+  Add(l, "tandem_durability", DurabilityName(cfg.durability));
+  if (r != nullptr && !leader) {
+    int64_t contact_ms = r->ms_since_leader_contact();
+    Add(l, "tandem_ms_since_leader_contact", contact_ms == INT64_MAX ? -1 : contact_ms);
+  }
+  for (const auto& f : followers) {
+    Add(l, fmt::format("tandem_follower_{}", f.id),
+        fmt::format("addr={},match={},lag_entries={},last_ack_ms={},voter={},connected={}",
+                    f.address.ToString(), f.match_index,
+                    last_index > f.match_index ? last_index - f.match_index : 0, f.last_ack_ms,
+                    f.voter ? 1 : 0, f.connected ? 1 : 0));
+  }
+  Add(l, "tandem_last_election_ms", r == nullptr ? 0 : r->last_election_unix_ms());
+  Add(l, "tandem_last_election_reason",
+      r == nullptr ? std::string("single-node") : OneLine(r->last_election_reason()));
+  std::string members;
+  if (cfg.cluster.empty()) {
+    members = fmt::format("{}={}", cfg.node_id, cfg.advertise.ToString());
+  } else {
+    for (const auto& [id, hp] : cfg.cluster) {
+      if (!members.empty()) members += ',';
+      members += fmt::format("{}={}", id, hp.ToString());
+    }
+  }
+  Add(l, "tandem_members", members);
   return l;
 }
 

@@ -11,7 +11,8 @@ namespace tandem::server {
 std::span<const ServerCommand> AllServerCommands() {
   static const std::vector<ServerCommand> all = [] {
     std::vector<ServerCommand> v;
-    for (auto group : {ConnectionCommands(), AdminCommands(), IntrospectionCommands()}) {
+    for (auto group : {ConnectionCommands(), AdminCommands(), IntrospectionCommands(),
+                       ReplicationCommands()}) {
       v.insert(v.end(), group.begin(), group.end());
     }
     return v;

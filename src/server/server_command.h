@@ -29,6 +29,7 @@ std::span<const ServerCommand> AllServerCommands();
 std::span<const ServerCommand> ConnectionCommands();  // connection_commands.cc
 std::span<const ServerCommand> AdminCommands();       // admin_commands.cc
 std::span<const ServerCommand> IntrospectionCommands();  // introspection_commands.cc
+std::span<const ServerCommand> ReplicationCommands();  // replication_commands.cc
 
 // "ERR wrong number of arguments for 'x' command" with x as Redis names it
 // (lower-case, "client|setname" for subcommands).
