@@ -168,9 +168,20 @@ std::string Replicator::last_election_reason() const {
   return core_->GetStatus().last_election_reason;
 }
 
+bool Replicator::accepting_writes() const {
+  return core_->IsLeader() && core_->GetStatus().transfer_target == kNoLeader;
+}
+
 Result<uint64_t> Replicator::Propose(std::string record) {
   auto id = core_->Propose(std::move(record), ToCoreDurability(config_.durability));
-  if (!id.ok()) return id.status();
+  if (!id.ok()) {
+    uint64_t commit = core_->commit_index();
+    spdlog::warn("proposal refused ({}); rebuilding state at commit {}", id.status().ToString(),
+                 commit);
+    server_.OnLeadershipLost(commit);
+    applied_index_ = commit;
+    return id.status();
+  }
   applied_index_ = id->index;  // the server applied it already
   ScheduleReady();
   return id->index;

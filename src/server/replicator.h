@@ -68,8 +68,12 @@ class Replicator {
 
   // --- the write path (leader only) ---
   bool is_leader() const;
-  // Proposes a state-machine record. Returns its log index, or Unavailable
-  // when this node cannot take writes (not leader, transfer in progress).
+  // Leader and not handing leadership over: a write may be executed.
+  bool accepting_writes() const;
+  // Proposes a state-machine record the server has already applied. Returns
+  // its log index. If the core refuses (call accepting_writes() first, so
+  // this is rare), the state machine is rebuilt to the commit index before
+  // the error is returned: the record was not applied.
   Result<uint64_t> Propose(std::string record);
   // Index a reply may be released at under this server's durability level:
   // local durable index (leader), commit index (majority), or the index

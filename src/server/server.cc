@@ -425,6 +425,9 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
     } else if ((spec->flags & kv::kCmdWrite) && journal_.failed()) {
       w.Error("MISCONF Errors writing to the log: " + journal_.failure().message() +
               ". Writes are refused until the disk works again; reads still work.");
+    } else if (replicator_ && replicator_->is_leader() && (spec->flags & kv::kCmdWrite) &&
+               !replicator_->accepting_writes()) {
+      w.Error("TRYAGAIN leadership is being transferred; retry on the new leader (not applied)");
     } else if (replicator_ && !replicator_->is_leader()) {
       // A follower: reads see committed data only; writes go to the leader.
       if (spec->flags & kv::kCmdWrite) {
@@ -440,23 +443,23 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
                config_.durability == Durability::kAll && !replicator_->all_voters_healthy()) {
       w.Error("NOREPLICAS Not enough good replicas to write: --durability all needs every voter");
     } else {
+      size_t reply_start = c.out.size();
       auto result = state_machine_.Execute(args, w, now, kv::ExecMode::kLeader);
       if (!result.record.commands.empty()) {
         result.record.now_ms = now;
         std::string encoded = kv::EncodeRecord(result.record);
+        wrote = true;
         if (replicator_) {
-          auto index = replicator_->Propose(std::move(encoded));
-          if (!index.ok()) {
-            // Leadership changed between the check and the proposal; the
-            // state machine already changed, so rebuild it from the log.
-            spdlog::warn("proposal refused: {}", index.status().ToString());
-            OnLeadershipLost(replicator_->commit_index());
+          if (!replicator_->Propose(std::move(encoded)).ok()) {
+            // The state was rebuilt without this change: a definite failure.
+            c.out.resize(reply_start);
+            w.Error("TRYAGAIN this node stopped leading; retry on the new leader (not applied)");
+            wrote = false;
           }
         } else {
           journal_.Append(encoded);
           ScheduleFlush();
         }
-        wrote = true;
       }
       if (replicator_ && !wrote) c.read_round = replicator_->RequestReadRound();
     }
@@ -578,9 +581,7 @@ void Server::OnCronTick() {
     if (!expired.commands.empty()) {
       expired_keys_ += expired.commands.size();
       if (replicator_) {
-        if (!replicator_->Propose(kv::EncodeRecord(expired)).ok()) {
-          OnLeadershipLost(replicator_->commit_index());
-        }
+        replicator_->Propose(kv::EncodeRecord(expired)).status();  // rebuilds itself on refusal
       } else {
         journal_.Append(kv::EncodeRecord(expired));
         ScheduleFlush();
