@@ -12,6 +12,12 @@ constexpr wal::EntryType kRecordEntry = 1;
 // Term of entries written by a single-node server.
 constexpr uint64_t kSingleNodeTerm = 1;
 
+// The log fsyncs by itself only for `always`; `everysec` is driven by
+// PeriodicSync so the fsync can be skipped when nothing was written.
+wal::SyncPolicy ToSyncPolicy(FsyncPolicy p) {
+  return p == FsyncPolicy::kAlways ? wal::SyncPolicy::kAlways : wal::SyncPolicy::kNever;
+}
+
 }  // namespace
 
 Journal::Journal() = default;
@@ -21,9 +27,9 @@ Status Journal::Open(const Options& options) {
   options_ = options;
   wal::LogOptions log_options;
   log_options.segment_bytes = options.segment_bytes;
-  // The journal decides when to fsync (the policy can change at run time
-  // with CONFIG SET appendfsync): the log itself only writes on Sync().
-  log_options.sync_policy = wal::SyncPolicy::kNever;
+  // `always` fsyncs in Sync (one fdatasync per group commit); for the other
+  // policies the journal decides when to fsync (PeriodicSync, shutdown).
+  log_options.sync_policy = ToSyncPolicy(options.fsync);
   wal::RecoveryReport report;
   Env* env = options.env ? options.env : Env::Default();
   auto log = wal::Log::Open(env, options.dir, log_options, &report);
@@ -96,13 +102,16 @@ Status Journal::ForEachEntry(
 uint64_t Journal::last_term() const { return log_->last_term(); }
 
 Status Journal::Flush(int64_t now_monotonic_ms) {
-  if (options_.fsync == FsyncPolicy::kAlways) return FlushAndSync(now_monotonic_ms);
   auto acked = log_->Sync();
   if (!acked.ok()) {
     failure_ = acked.status();
     return failure_;
   }
   acked_index_ = *acked;
+  if (options_.fsync == FsyncPolicy::kAlways) {
+    synced_index_ = *acked;
+    last_fsync_ms_ = now_monotonic_ms;
+  }
   return Status::Ok();
 }
 
@@ -113,6 +122,7 @@ Status Journal::FlushAndSync(int64_t now_monotonic_ms) {
     return failure_;
   }
   acked_index_ = *durable;
+  synced_index_ = *durable;
   last_fsync_ms_ = now_monotonic_ms;
   return Status::Ok();
 }
@@ -123,7 +133,7 @@ Status Journal::PeriodicSync(int64_t now_monotonic_ms) {
   }
   // Only what was already written (acknowledged) is fsync'd here; entries of
   // the current loop turn go out with the next Flush.
-  if (log_->durable_index() >= acked_index_) {
+  if (synced_index_ >= acked_index_) {
     last_fsync_ms_ = now_monotonic_ms;
     return Status::Ok();
   }
@@ -143,6 +153,9 @@ uint64_t Journal::first_index() const { return log_->first_index(); }
 uint64_t Journal::last_index() const { return log_->last_index(); }
 uint64_t Journal::durable_index() const { return acked_index_; }
 
-void Journal::set_fsync_policy(FsyncPolicy p) { options_.fsync = p; }
+void Journal::set_fsync_policy(FsyncPolicy p) {
+  options_.fsync = p;
+  if (log_) log_->set_sync_policy(ToSyncPolicy(p));
+}
 
 }  // namespace tandem::server

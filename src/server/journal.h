@@ -98,6 +98,7 @@ class Journal {
   Status failure_;
   uint64_t bytes_since_snapshot_ = 0;
   uint64_t acked_index_ = 0;  // highest index a client may see acknowledged
+  uint64_t synced_index_ = 0;  // highest index fsync'd
   int64_t last_fsync_ms_ = 0;
 };
 

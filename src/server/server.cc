@@ -587,10 +587,10 @@ void Server::OnCronTick() {
         ScheduleFlush();
       }
     }
-    if (!replicator_) {
-      Status st = journal_.PeriodicSync(now_mono);
-      if (!st.ok()) spdlog::error("periodic fsync failed: {}", st.ToString());
-    }
+  }
+  if (!journal_.failed()) {
+    Status st = journal_.PeriodicSync(now_mono);
+    if (!st.ok()) spdlog::error("periodic fsync failed: {}", st.ToString());
   }
   if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) CompactAfterSnapshot(*done);
   MaybeAutoSnapshot();

@@ -121,6 +121,9 @@ class Log {
   // Writes buffered entries and fsyncs per policy (see the file comment).
   // Returns the highest index the caller may acknowledge.
   Result<uint64_t> Sync();
+  // Changes the policy for the next Sync (CONFIG SET appendfsync). Data
+  // written under kNever is fsync'd by the next SyncAll, not by Sync.
+  void set_sync_policy(SyncPolicy policy) { options_.sync_policy = policy; }
   // kEverySecond: fsyncs written data if periodic_sync_ms passed since the
   // last fsync. No-op for other policies. `now_ms` is any monotonic clock.
   Status MaybeSyncPeriodic(int64_t now_ms);
