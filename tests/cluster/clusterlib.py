@@ -183,7 +183,10 @@ class Node:
     def info(self, section="replication", timeout=2.0):
         c = self.client(socket_timeout=timeout, socket_connect_timeout=timeout)
         try:
-            return parse_info(c.execute_command("INFO", section))
+            raw = c.execute_command("INFO", section)
+            if isinstance(raw, dict):  # redis-py already parsed it
+                return {k: v if isinstance(v, dict) else str(v) for k, v in raw.items()}
+            return parse_info(raw)
         finally:
             c.close()
 
@@ -451,9 +454,18 @@ def check_writes(node, outcomes, check_failed=True):
     try:
         acked = list(outcomes.acked)
         values = read_writes(c, acked)
-        missing = [(w[:4], got) for w, got in zip(acked, values) if got != w[3]]
-        assert not missing, (f"node {node.id} lacks {len(missing)} of {len(acked)} acknowledged "
-                             f"writes, e.g. {missing[:5]}")
+        missing = [(w, got) for w, got in zip(acked, values) if got != w[3]]
+        if missing:
+            t0 = min(a[4] for a in acked)
+            by_node = {}
+            for w, _ in missing:
+                by_node[w[5]] = by_node.get(w[5], 0) + 1
+            examples = [(w[:4], got, f"acked by node {w[5]} at +{w[4] - t0:.3f}s")
+                        for w, got in missing[:5]]
+            span = (f"+{min(w[4] for w, _ in missing) - t0:.3f}s.."
+                    f"+{max(w[4] for w, _ in missing) - t0:.3f}s")
+            raise AssertionError(f"node {node.id} lacks {len(missing)} of {len(acked)} acknowledged "
+                                 f"writes (acked by nodes {by_node}, in {span}), e.g. {examples}")
         if check_failed:
             failed = list(outcomes.failed)
             values = read_writes(c, failed)

@@ -63,6 +63,13 @@ def _failover(leader, *args):
     return leader.client(socket_timeout=20).execute_command("FAILOVER", *args)
 
 
+def _try_failover(leader, *args):
+    try:
+        return _failover(leader, *args)
+    except redis.RedisError as e:
+        return e
+
+
 def test_failover_to_under_load_loses_nothing(cluster):
     leader = cluster.wait_leader()
     load = WriteLoad(cluster, prefix="k", threads=3).start()
@@ -70,25 +77,28 @@ def test_failover_to_under_load_loses_nothing(cluster):
         load.wait_acks(300)
         target = cluster.followers(leader)[0]
         t0 = time.monotonic()
-        assert _failover(leader, "TO", "127.0.0.1", target.port, "TIMEOUT", 5000) == "OK"
+        reply_to = _try_failover(leader, "TO", "127.0.0.1", target.port, "TIMEOUT", 5000)
         t_ok = time.monotonic() - t0
         new = cluster.wait_leader(timeout=10)
-        assert new is target, f"FAILOVER TO node {target.id} made node {new.id} leader"
+        assert new is target, f"FAILOVER TO node {target.id} made node {new.id} leader ({reply_to!r})"
         load.wait_acks(300, after=time.monotonic())
         # Then a FAILOVER with no target moves leadership to some follower.
         t1 = time.monotonic()
-        assert _failover(new, "TIMEOUT", 5000) == "OK"
+        reply_any = _try_failover(new, "TIMEOUT", 5000)
         t_ok2 = time.monotonic() - t1
         newer = cluster.wait_leader(timeout=10)
-        assert newer is not new
+        assert newer is not new, f"FAILOVER left node {new.id} leading ({reply_any!r})"
         load.wait_acks(300, after=time.monotonic())
     finally:
         outcomes = load.stop()
-    print(f"FAILOVER TO answered OK in {t_ok:.3f}s, FAILOVER in {t_ok2:.3f}s; "
-          f"load: {outcomes.summary()}")
+    print(f"FAILOVER TO answered {reply_to!r} in {t_ok:.3f}s, FAILOVER {reply_any!r} in "
+          f"{t_ok2:.3f}s; load: {outcomes.summary()}")
     cluster.wait_converged(timeout=30)
     for node in cluster:
         check_writes(node, outcomes)
+    # Checked last so a wrong reply does not hide a lost write.
+    assert reply_to == "OK" and reply_any == "OK", \
+        f"FAILOVER under load answered {reply_to!r} and {reply_any!r}, not OK"
 
 
 def test_failover_on_a_follower_is_an_error(cluster):
@@ -131,15 +141,20 @@ def test_durability_all_refuses_writes_while_a_voter_is_down(cluster_factory):
             results.append((f"{kind}: {e}", time.monotonic() - t))
             return kind
 
-    # Within a bound, writes start to fail; from then on every write fails.
-    wait_until(lambda: write() != "acked", 15, what="writes to be refused with a voter down")
+    # Within a bound, writes get an error reply (not a client timeout: "a
+    # write errors out while a voter is down"); from then on every write does.
+    try:
+        wait_until(lambda: write().startswith("failed"), 15,
+                   what="writes to get an error reply with a voter down")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}; outcomes: {results[:8]}") from None
     t_refused = time.monotonic() - t_kill
     for _ in range(5):
-        assert write() != "acked", f"a write was acknowledged with a voter down: {results}"
+        assert write().startswith("failed"), f"a write was not refused with a voter down: {results}"
     print(f"writes refused {t_refused:.3f}s after the kill; outcomes {results[-6:]}")
-    definite = [r for r in results if r[0].startswith("failed")]
-    assert definite, f"no definite error while a voter is down: {results}"
-    assert all(d < 5 for _, d in results[-5:]), "refusals should not wait for a timeout"
+    assert all(d < 2 for _, d in results[-5:]), f"refusals took long: {results[-5:]}"
+    # The leader still answers reads of acknowledged data.
+    assert leader.client(socket_timeout=5).get("up:0") == "0"
     down.start()
     wait_until(lambda: write() == "acked", 20, what="writes to be accepted again")
     cluster.wait_converged(timeout=30)

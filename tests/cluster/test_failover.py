@@ -130,8 +130,12 @@ def test_sigstop_leader_steps_down_without_stale_reads_or_lost_writes(cluster):
         old.resume()
         th.join(40)
         assert result, "the read on the resumed node did not return"
-        assert isinstance(result[0], Exception) or result[0] == "v1", \
-            f"stale read on the deposed leader: {result[0]!r}"
+        # Violations are collected and asserted last, so that the write checks
+        # below still run.
+        violations = []
+        if not (isinstance(result[0], Exception) or result[0] == "v1"):
+            violations.append(f"a read sent while it was stopped returned {result[0]!r} after "
+                              f"SIGCONT; 'v1' had been acknowledged by the new leader")
         # Fresh reads right after SIGCONT: an error or the new value, never v0.
         deadline = time.monotonic() + 3
         answers = []
@@ -140,7 +144,9 @@ def test_sigstop_leader_steps_down_without_stale_reads_or_lost_writes(cluster):
                 answers.append(old.client(socket_timeout=5).get("stale"))
             except redis.RedisError as e:
                 answers.append(type(e).__name__ + ": " + str(e)[:40])
-        assert "v0" not in answers, f"stale reads on the deposed leader: {answers[:20]}"
+        if "v0" in answers:
+            violations.append(f"reads after SIGCONT returned v0 {answers.count('v0')} times "
+                              f"(first answers {answers[:10]})")
         assert answers[-1] == "v1", answers[-5:]
 
         def stepped_down():
@@ -158,6 +164,7 @@ def test_sigstop_leader_steps_down_without_stale_reads_or_lost_writes(cluster):
     verify_everywhere(cluster, outcomes)
     print(f"{len(late_acks)} writes acknowledged by the old leader after it was stopped "
           f"(all of them present)")
+    assert not violations, "stale reads on the deposed leader: " + "; ".join(violations)
 
 
 def test_failover_time_after_sigkill_with_default_timing(cluster_factory):
