@@ -42,9 +42,13 @@ struct Client {
   // log write can turn exactly the affected replies into errors.
   struct PendingReply {
     size_t end;
-    uint64_t index;
-    bool write;
+    uint64_t index;       // the entry this reply depends on
+    bool write;           // the reply of a write (else a read or an error)
+    uint64_t read_round;  // cluster leader: the confirmation round it needs
   };
+  // Writes also wait for write_wait_index to reach the durability level
+  // (which for `all` can lag the commit index that reads wait for).
+  uint64_t write_wait_index = 0;
   // Cluster leader: the leadership-confirmation round the replies wait for.
   uint64_t read_round = 0;
   // Set once the connection introduced itself as a peer (TANDEM.PEER).

@@ -10,6 +10,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <chrono>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "resp/reply_parser.h"
 #include "resp/writer.h"
@@ -118,6 +120,12 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
       w.Bulk(std::to_string(link->id));
       if (with_secret) w.Bulk(config_.requirepass);
       link->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      // A peer that stops taking data without closing (a hung proxy) must
+      // not hold the link forever: give up after a few election timeouts.
+      unsigned user_timeout_ms = static_cast<unsigned>(config_.election_timeout_ms) * 4;
+      setsockopt(link->socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
+                 sizeof(user_timeout_ms));
+      link->socket.set_option(asio::socket_base::keep_alive(true), ec);
       auto [wec, n] = co_await asio::async_write(link->socket, asio::buffer(handshake), kUseTuple);
       ec = wec;
     }

@@ -175,11 +175,20 @@ bool Replicator::accepting_writes() const {
 Result<uint64_t> Replicator::Propose(std::string record) {
   auto id = core_->Propose(std::move(record), ToCoreDurability(config_.durability));
   if (!id.ok()) {
-    uint64_t commit = core_->commit_index();
-    spdlog::warn("proposal refused ({}); rebuilding state at commit {}", id.status().ToString(),
-                 commit);
-    server_.OnLeadershipLost(commit);
-    applied_index_ = commit;
+    // The server applied the record already; take it out again.
+    spdlog::warn("proposal refused: {}", id.status().ToString());
+    if (core_->IsLeader()) {
+      // Still leading (callers check accepting_writes(), so this is a bug
+      // guard): every entry up to applied is ours and in the log.
+      ProcessReady();
+      Status st = journal_.Flush(server_.clock().MonotonicMs());
+      if (st.ok()) st = server_.RebuildState(applied_index_);
+      if (!st.ok()) server_.RequestShutdown("cannot undo a refused proposal");
+    } else {
+      uint64_t commit = core_->commit_index();
+      server_.OnLeadershipLost(commit);
+      applied_index_ = commit;
+    }
     return id.status();
   }
   applied_index_ = id->index;  // the server applied it already
@@ -201,6 +210,11 @@ uint64_t Replicator::released_index() const {
       return all;
     }
   }
+  return core_->commit_index();
+}
+
+uint64_t Replicator::read_released_index() const {
+  if (config_.durability == server::Durability::kLeader) return journal_.durable_index();
   return core_->commit_index();
 }
 
@@ -256,7 +270,13 @@ void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
   }
   Status st = core_->Step(std::move(msg).value());
   if (!st.ok()) spdlog::debug("peer {} message rejected: {}", from, st.ToString());
-  ScheduleReady();
+  if (core_->IsLeader() != was_leader_) {
+    // The role changed: bring the server's state in line (apply the log on
+    // becoming leader, rebuild on losing it) before any other handler runs.
+    ProcessReady();
+  } else {
+    ScheduleReady();
+  }
 }
 
 void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
@@ -269,7 +289,9 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
   if (!receive_ || receive_->offer.last_index != offer.last_index ||
       receive_->offer.last_term != offer.last_term ||
       receive_->offer.total_size != offer.total_size) {
-    auto r = snapshot::SnapshotReceiver::Open(Env::Default(), server_.snapshot_dir(), offer);
+    // Staged apart: a received snapshot is not this node's until installed.
+    auto r = snapshot::SnapshotReceiver::Open(Env::Default(),
+                                              server_.snapshot_dir() + "/incoming", offer);
     if (!r.ok()) {
       spdlog::error("cannot receive snapshot {}: {}", offer.last_index, r.status().ToString());
       return;
@@ -292,6 +314,7 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
     } else {
       spdlog::info("snapshot at index {} received: {}", offer.last_index, info->path);
       received_snapshot_index_ = offer.last_index;
+      received_snapshot_path_ = info->path;
     }
     receive_.reset();
   }
@@ -355,7 +378,12 @@ void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
                  received_snapshot_index_);
     return;
   }
-  Status st = journal_.ResetTo(meta.index + 1, meta.term);
+  std::string name = received_snapshot_path_.substr(received_snapshot_path_.rfind('/') + 1);
+  Env* env = Env::Default();
+  Status st = env->CreateDirs(server_.snapshot_dir());
+  if (st.ok()) st = env->RenameFile(received_snapshot_path_, server_.snapshot_dir() + "/" + name);
+  if (st.ok()) st = env->SyncDir(server_.snapshot_dir());
+  if (st.ok()) st = journal_.ResetTo(meta.index + 1, meta.term);
   if (st.ok()) st = server_.RebuildState(meta.index);
   if (!st.ok()) {
     spdlog::critical("cannot install snapshot {}: {}", meta.index, st.ToString());
@@ -363,6 +391,7 @@ void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
     return;
   }
   applied_index_ = meta.index;
+  received_snapshot_index_ = 0;
   spdlog::info("installed snapshot at index {} ({} keys)", meta.index,
                server_.state_machine().keyspace().size());
   st = core_->OnSnapshotInstalled(meta);

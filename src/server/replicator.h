@@ -79,6 +79,9 @@ class Replicator {
   // local durable index (leader), commit index (majority), or the index
   // durable on every voter (all).
   uint64_t released_index() const;
+  // Index reads (and other non-write replies) wait for: the local durable
+  // index under `leader` durability, else the commit index.
+  uint64_t read_released_index() const;
   // Linearizable reads on the leader: registers that some client waits for a
   // leadership confirmation; returns the round it must wait for.
   uint64_t RequestReadRound();
@@ -160,6 +163,7 @@ class Replicator {
   std::optional<std::pair<uint64_t, uint64_t>> pending_durable_;  // (index, term) to report
   std::unique_ptr<SnapshotReceive> receive_;
   uint64_t received_snapshot_index_ = 0;
+  std::string received_snapshot_path_;
   std::set<uint64_t> snapshot_sending_;
 };
 

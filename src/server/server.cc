@@ -274,7 +274,7 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
       if (outcome == resp::RequestParser::Outcome::kError) {
         spdlog::debug("client {} protocol error: {}", client.addr, parser.error());
         resp::Writer(&client.out, client.protocol).Error(parser.error());
-        client.pending.push_back({client.out.size(), client.wait_index, false});
+        client.pending.push_back({client.out.size(), client.wait_index, false, 0});
         client.close_after_reply = true;
         break;
       }
@@ -309,13 +309,15 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
 }
 
 uint64_t Server::ReleasedIndex() const {
-  return replicator_ ? replicator_->released_index() : journal_.durable_index();
+  return replicator_ ? replicator_->read_released_index() : journal_.durable_index();
 }
 
 bool Server::Releasable(const Client& c) const {
   if (c.blocked()) return false;
   if (c.wait_index > ReleasedIndex()) return false;
-  return !replicator_ || c.read_round <= replicator_->confirmed_read_round();
+  if (!replicator_) return true;
+  return c.write_wait_index <= replicator_->released_index() &&
+         c.read_round <= replicator_->confirmed_read_round();
 }
 
 asio::awaitable<void> Server::WaitUntilReleasable(Client& client) {
@@ -334,7 +336,7 @@ asio::awaitable<void> Server::WaitUntilReleasable(Client& client) {
       if (!client.blocked()) {
         client.block_timeout = nullptr;
         client.block_deadline_mono_ms = 0;
-        client.pending.push_back({client.out.size(), client.wait_index, false});
+        client.pending.push_back({client.out.size(), client.wait_index, false, 0});
         break;  // the caller continues with the next command
       }
     } else if (Releasable(client)) {
@@ -357,7 +359,14 @@ void Server::WakeReleasableClients() {
   }
 }
 
-void Server::OnReplicationProgress() { WakeReleasableClients(); }
+void Server::OnReplicationProgress() {
+  WakeReleasableClients();
+  // A busy leader's state is rarely exactly at the commit index; this is a
+  // moment when it may be, so an automatic snapshot can start.
+  if (replicator_ && replicator_->applied_index() <= replicator_->commit_index()) {
+    MaybeAutoSnapshot();
+  }
+}
 
 void Server::HandlePeerHandshake(Client& c, std::span<const std::string_view> args,
                                  resp::Writer& w) {
@@ -405,7 +414,7 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
   bool wrote = false;
   if (kv::EqualsIgnoreCase(args[0], "TANDEM.PEER")) {
     HandlePeerHandshake(c, args, w);
-    c.pending.push_back({c.out.size(), c.wait_index, false});
+    c.pending.push_back({c.out.size(), c.wait_index, false, 0});
     return;
   }
   const ServerCommand* sc = FindServerCommand(args[0]);
@@ -468,8 +477,9 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
   uint64_t last = replicator_ ? replicator_->applied_index() : journal_.last_index();
   if (replicator_ && !replicator_->is_leader()) last = 0;  // follower reads: committed already
   c.wait_index = std::max(c.wait_index, last);
-  if (wrote) c.last_write_index = c.wait_index;
-  c.pending.push_back({c.out.size(), c.wait_index, wrote});
+  if (wrote) c.last_write_index = c.write_wait_index = c.wait_index;
+  // A blocking command replies later (WaitUntilReleasable records it).
+  if (!c.blocked()) c.pending.push_back({c.out.size(), c.wait_index, wrote, c.read_round});
 }
 
 void Server::ScheduleFlush() {
@@ -488,22 +498,45 @@ void Server::Flush() {
 
 void Server::FailPendingReplies(uint64_t keep_upto, const std::string& write_error,
                                 const std::string& read_error) {
+  uint64_t confirmed = replicator_ ? replicator_->confirmed_read_round() : 0;
   for (auto& [id, client] : waiting_) {
     std::string rewritten;
     size_t start = 0;
     for (auto& p : client->pending) {
-      if (p.index <= keep_upto) {
+      // A read is kept only if its data is kept and its leadership check
+      // passed: an unconfirmed read on a deposed leader may be stale.
+      bool keep = p.index <= keep_upto && (p.write || p.read_round <= confirmed);
+      if (keep) {
         rewritten.append(client->out, start, p.end - start);
       } else {
         rewritten += p.write ? write_error : read_error;
       }
       start = p.end;
       p.index = std::min(p.index, keep_upto);
+      p.read_round = 0;
       p.end = rewritten.size();
     }
     client->out = std::move(rewritten);
     client->wait_index = std::min(client->wait_index, keep_upto);
+    client->write_wait_index = std::min(client->write_wait_index, keep_upto);
     client->read_round = 0;
+    client->wake.cancel();
+  }
+}
+
+void Server::FailWritesAbove(uint64_t released, const std::string& write_error) {
+  for (auto& [id, client] : waiting_) {
+    if (client->write_wait_index <= released) continue;
+    std::string rewritten;
+    size_t start = 0;
+    for (auto& p : client->pending) {
+      if (p.write && p.index > released) rewritten += write_error;
+      else rewritten.append(client->out, start, p.end - start);
+      start = p.end;
+      p.end = rewritten.size();
+    }
+    client->out = std::move(rewritten);
+    client->write_wait_index = released;
     client->wake.cancel();
   }
 }
@@ -575,7 +608,7 @@ void Server::OnCronTick() {
   int64_t now_mono = clock_->MonotonicMs();
   if (journal_.failed()) {
     ProbeDisk();
-  } else if (!replicator_ || replicator_->is_leader()) {
+  } else if (!replicator_ || replicator_->accepting_writes()) {
     // Keys expire on the leader only; the deletes reach followers as records.
     kv::Record expired = state_machine_.ExpireCycle(NowMs(), 200);
     if (!expired.commands.empty()) {
@@ -591,6 +624,14 @@ void Server::OnCronTick() {
   if (!journal_.failed()) {
     Status st = journal_.PeriodicSync(now_mono);
     if (!st.ok()) spdlog::error("periodic fsync failed: {}", st.ToString());
+  }
+  if (replicator_ && config_.durability == Durability::kAll && replicator_->is_leader() &&
+      !replicator_->all_voters_healthy()) {
+    // `all` cannot be reached while a voter is down: the waiting writes are
+    // probably committed (a majority holds them) but not on every voter.
+    FailWritesAbove(replicator_->released_index(),
+                    "-UNKNOWN the write's outcome is unknown: a majority holds it but a voter is "
+                    "down, so --durability all was not reached\r\n");
   }
   if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) CompactAfterSnapshot(*done);
   MaybeAutoSnapshot();

@@ -107,6 +107,8 @@ class Server {
   // Rewrites replies waiting for entries after `keep_upto` into errors.
   void FailPendingReplies(uint64_t keep_upto, const std::string& write_error,
                           const std::string& read_error);
+  // Rewrites replies of writes waiting beyond `released` into write_error.
+  void FailWritesAbove(uint64_t released, const std::string& write_error);
   Status BindListener();
   void OnJournalFailure(const Status& st);
   void ProbeDisk();
