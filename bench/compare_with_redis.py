@@ -131,6 +131,8 @@ def main():
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--sizes", default="3", help="comma-separated value sizes in bytes")
+    ap.add_argument("--durable-requests", type=int, default=None,
+                    help="requests per cell in the durable (fsync always) rows; default --requests")
     ap.add_argument("--tests", default="set,get")
     ap.add_argument("--tandemd", default=TANDEMD, help="tandemd binary (default: $TANDEM_BUILD_DIR "
                     "or build/)")
@@ -141,21 +143,25 @@ def main():
             sys.exit(f"{tool} is not installed (scripts/install-deps.sh)")
     if not os.access(TANDEMD, os.X_OK):
         sys.exit(f"{TANDEMD} is missing: run ./scripts/build.sh")
+    load_start = os.getloadavg()
     workdir = tempfile.mkdtemp(prefix="tandem-bench-")
     results = []
     try:
         for name, tflags, rflags in CONFIGS:
+            requests = args.requests
+            if "always" in tflags and args.durable_requests:
+                requests = args.durable_requests
             tproc, tport = start_tandem(workdir, tflags)
             rproc, rport = start_redis(workdir, rflags)
             try:
                 for size in [int(s) for s in args.sizes.split(",")]:
                     for test in args.tests.split(","):
                         for pipeline in (1, 16):
-                            n = args.requests * (4 if pipeline > 1 else 1)
+                            n = requests * (4 if pipeline > 1 else 1)
                             # Interleaved: Tandem then Redis for each cell.
                             t = bench(tport, test, args.clients, pipeline, n, size)
                             r = bench(rport, test, args.clients, pipeline, n, size)
-                            results.append((name, test.upper(), pipeline, size, t, r))
+                            results.append((name, test.upper(), pipeline, size, n, t, r))
                             print(f"  {name} {test} -P {pipeline} -d {size}: "
                                   f"tandem {t[0]:.0f}/s redis {r[0]:.0f}/s", file=sys.stderr)
             finally:
@@ -165,14 +171,15 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
 
     load = os.getloadavg()
-    print(f"\n{args.clients} clients, {args.requests} requests (x4 with -P 16), "
+    print(f"\n{args.clients} clients, requests per cell in the n column, "
           f"keyspace 100000 keys, {os.cpu_count()} cores, "
-          f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
-    print("| config | test | -P | size | Tandem rps | Redis rps | ratio | Tandem p50/p99 ms "
+          f"load average (1/5/15 min) at the start {load_start[0]:.2f} {load_start[1]:.2f} "
+          f"{load_start[2]:.2f}, at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    print("| config | test | -P | size | n | Tandem rps | Redis rps | ratio | Tandem p50/p99 ms "
           "| Redis p50/p99 ms | p99 ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, test, pipeline, size, t, r in results:
-        print(f"| {name} | {test} | {pipeline} | {size} | {t[0]:.0f} | {r[0]:.0f} | "
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, test, pipeline, size, n, t, r in results:
+        print(f"| {name} | {test} | {pipeline} | {size} | {n} | {t[0]:.0f} | {r[0]:.0f} | "
               f"{t[0] / r[0]:.2f} | {t[1]:.3f}/{t[2]:.3f} | {r[1]:.3f}/{r[2]:.3f} | "
               f"{t[2] / r[2] if r[2] else float('inf'):.2f} |")
 
