@@ -53,8 +53,7 @@ void ConfigCmd(Server& s, Client& c, Args args, resp::Writer& w) {
         "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
         "RESETSTAT", "    Reset statistics reported by the INFO command.",
         "HELP", "    Print this help."};
-    w.ArrayHeader(std::size(kHelp));
-    for (auto line : kHelp) w.SimpleString(line);
+    ReplyHelp(w, kHelp);
   } else {
     ReplyUnknownSubcommand(w, sub, "CONFIG");
   }
@@ -121,11 +120,12 @@ void Debug(Server& s, Client& c, Args args, resp::Writer& w) {
     w.Integer(static_cast<int64_t>(s.journal().last_index()));
     w.Integer(static_cast<int64_t>(s.journal().durable_index()));
   } else if (EqualsIgnoreCase(sub, "HELP")) {
-    w.ArrayHeader(4);
-    w.SimpleString("DEBUG DIGEST: a hex digest of the whole keyspace (equal on equal replicas).");
-    w.SimpleString("DEBUG SLEEP <seconds>: block the server (for tests).");
-    w.SimpleString("DEBUG JOURNAL: last appended and last durable log index.");
-    w.SimpleString("DEBUG HELP: this text.");
+    static constexpr std::string_view kHelp[] = {
+        "DEBUG DIGEST: a hex digest of the whole keyspace (equal on equal replicas).",
+        "DEBUG SLEEP <seconds>: block the server (for tests).",
+        "DEBUG JOURNAL: last appended and last durable log index.",
+        "DEBUG HELP: this text."};
+    ReplyHelp(w, kHelp);
   } else {
     ReplyUnknownSubcommand(w, sub, "DEBUG");
   }

@@ -286,8 +286,7 @@ void ClientCmd(Server& s, Client& c, Args args, resp::Writer& w) {
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>", "    Record the client library's name or version.",
         "HELP", "    Print this help."};
-    w.ArrayHeader(std::size(kHelp));
-    for (auto line : kHelp) w.SimpleString(line);
+    ReplyHelp(w, kHelp);
   } else {
     ReplyUnknownSubcommand(w, sub, "CLIENT");
   }

@@ -186,8 +186,7 @@ void Command(Server&, Client&, Args args, resp::Writer& w) {
         "DOCS [<command-name> ...]", "    Return documentation details about the given commands.",
         "GETKEYS <full-command>", "    Return the keys from a full command.",
         "HELP", "    Print this help."};
-    w.ArrayHeader(std::size(kHelp));
-    for (auto line : kHelp) w.SimpleString(line);
+    ReplyHelp(w, kHelp);
   } else {
     ReplyUnknownSubcommand(w, sub, "COMMAND");
   }

@@ -471,8 +471,7 @@ void Sentinel(Server& s, Client&, Args args, resp::Writer& w) {
         "    Show the other members (every node answers SENTINEL).",
         "HELP",
         "    Print this help."};
-    w.ArrayHeader(std::size(kHelp));
-    for (auto line : kHelp) w.SimpleString(line);
+    ReplyHelp(w, kHelp);
   } else {
     ReplyUnknownSubcommand(w, sub, "SENTINEL");
   }

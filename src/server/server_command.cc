@@ -40,6 +40,11 @@ void ReplyArityError(resp::Writer& reply, std::string_view name) {
   reply.Error(fmt::format("ERR wrong number of arguments for '{}' command", name));
 }
 
+void ReplyHelp(resp::Writer& reply, std::span<const std::string_view> lines) {
+  reply.ArrayHeader(static_cast<int64_t>(lines.size()));
+  for (auto line : lines) reply.SimpleString(line);
+}
+
 void ReplyUnknownSubcommand(resp::Writer& reply, std::string_view sub, std::string_view cmd) {
   reply.Error(fmt::format("ERR unknown subcommand '{:.128}'. Try {} HELP.", sub, cmd));
 }

@@ -34,6 +34,8 @@ std::span<const ServerCommand> ReplicationCommands();  // replication_commands.c
 // "ERR wrong number of arguments for 'x' command" with x as Redis names it
 // (lower-case, "client|setname" for subcommands).
 void ReplyArityError(resp::Writer& reply, std::string_view name);
+// A HELP subcommand's reply: one simple string per line.
+void ReplyHelp(resp::Writer& reply, std::span<const std::string_view> lines);
 // "ERR unknown subcommand 'x'. Try CMD HELP."
 void ReplyUnknownSubcommand(resp::Writer& reply, std::string_view sub, std::string_view cmd);
 
