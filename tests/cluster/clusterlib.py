@@ -88,6 +88,7 @@ class Node:
         self.extra_args = list(extra_args)
         self.proc = None
         self.paused = False
+        self.password = cluster.password
 
     def __repr__(self):
         return f"<node {self.id} :{self.port} {'paused' if self.paused else 'running' if self.running else 'down'}>"
@@ -102,7 +103,8 @@ class Node:
         return ([TANDEMD, "--node-id", str(self.id), "--listen", f"127.0.0.1:{self.port}",
                  "--data-dir", self.data_dir, "--cluster", c.spec,
                  "--durability", c.durability, "--log-level", c.log_level]
-                + list(c.timing) + list(c.extra_args) + self.extra_args)
+                + list(c.timing) + list(c.extra_args) + self.extra_args
+                + (["--requirepass", self.password] if self.password else []))
 
     @property
     def running(self):
@@ -178,6 +180,7 @@ class Node:
         kwargs.setdefault("socket_timeout", 10)
         kwargs.setdefault("socket_connect_timeout", 2)
         kwargs.setdefault("decode_responses", True)
+        kwargs.setdefault("password", self.password)
         return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
 
     def info(self, section="replication", timeout=2.0):
@@ -236,8 +239,9 @@ def _int(info, key, default=-1):
 
 class Cluster:
     def __init__(self, base_dir, n=3, durability="majority", timing=FAST_TIMING, extra_args=(),
-                 node_args=None, log_level="info", cluster_id=None):
+                 node_args=None, log_level="info", cluster_id=None, password=None):
         self.base_dir = str(base_dir)
+        self.password = password
         self.durability = durability
         self.timing = tuple(timing)
         self.extra_args = list(extra_args)
@@ -266,7 +270,7 @@ class Cluster:
         for node in self.nodes.values():
             node.wait_ready(timeout)
         if wait_leader:
-            return self.wait_leader(timeout)
+            return self.wait_leader(timeout, all_agree=True)
         return None
 
     def kill_all(self):
@@ -301,7 +305,7 @@ class Cluster:
         nodes = nodes if nodes is not None else self.up_nodes()
         return {n.id: n.try_info("replication", timeout) for n in nodes}
 
-    def leader_now(self, timeout=1.0):
+    def leader_now(self, timeout=1.0, all_agree=False):
         """The node that leads now with the agreement of a majority, or None.
 
         A candidate reports role:master; among those the highest term wins.
@@ -323,15 +327,18 @@ class Cluster:
             elif (_int(info, "tandem_leader_id") == lid and _int(info, "tandem_term") == term
                   and _role(info) == "slave"):
                 agree += 1
-        if agree >= self.majority:
+        needed = len([i for i in infos]) if all_agree else self.majority
+        if agree >= needed:
             return self.nodes[lid]
         return None
 
-    def wait_leader(self, timeout=15.0, exclude=()):
+    def wait_leader(self, timeout=15.0, exclude=(), all_agree=False):
+        """The leader agreed by a majority (all_agree: by every running,
+        unpaused node, so that each follower has heard from it)."""
         exclude_ids = {getattr(n, "id", n) for n in exclude}
 
         def found():
-            leader = self.leader_now()
+            leader = self.leader_now(all_agree=all_agree)
             return leader if leader is not None and leader.id not in exclude_ids else None
         return wait_until(found, timeout, interval=0.02,
                           what=f"a leader agreed by a majority (excluding {sorted(exclude_ids)})")
