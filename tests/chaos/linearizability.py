@@ -247,7 +247,8 @@ def check_key(ops, max_steps=2_000_000, max_seconds=None, initial=NIL, shrink=Tr
     witness = _shrink(prepared, stuck, initial) if shrink else prepared
     msg = "not linearizable"
     if stuck is not None:
-        msg += f"; no order can place: {stuck.describe()}"
+        what = stuck.describe(stuck.invoke).split("client", 1)[1].strip()
+        msg += f"; no order of the ops can place client {what}"
     return Result("violation", key, steps, witness=witness, message=msg)
 
 
