@@ -22,5 +22,6 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-30}" ./scripts/fuzz.sh
 step "integration tests (pytest, real tandemd processes)"
 # Debian's python3-redis and python3-pytest belong to /usr/bin/python3.
 TANDEM_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+TANDEM_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/cluster
 
 step "all tests passed"

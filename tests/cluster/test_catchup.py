@@ -141,7 +141,7 @@ def test_node_with_empty_data_dir_catches_up(cluster_factory, which):
         new = cluster.wait_leader(timeout=15)
         assert new is not victim, "a node with an empty log became leader"
         more = bulk_write(new, "m", 500)
-    cluster.wait_converged(timeout=60)
+    cluster.wait_converged(timeout=30)
     for node in cluster:
         check_writes(node, data)
         check_writes(node, more)
