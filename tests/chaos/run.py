@@ -368,8 +368,6 @@ class Client(threading.Thread):
             msg = str(e)
             rec["error"] = msg
             rec["status"] = "unknown" if msg.startswith("UNKNOWN") else "fail"
-            if rec["status"] == "fail" and rec["f"] == "read" and not msg.startswith("TRYAGAIN"):
-                rec["status"] = "fail"
             self._discover()
         except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
             rec["complete"] = now()
