@@ -24,4 +24,8 @@ step "integration tests (pytest, real tandemd processes)"
 TANDEM_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 TANDEM_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/cluster
 
+step "chaos: fault injection with linearizability and durability checks (CI schedule)"
+TANDEM_BUILD_DIR="$PWD/build" /usr/bin/python3 tests/chaos/run.py --ci
+TANDEM_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos
+
 step "all tests passed"
