@@ -146,3 +146,46 @@ def test_node_with_empty_data_dir_catches_up(cluster_factory, which):
         check_writes(node, data)
         check_writes(node, more)
     assert victim.dbsize() == 3500
+
+
+def test_snapshot_transfer_survives_an_interrupted_receiver(cluster_factory):
+    """The follower is SIGKILLed while it receives the snapshot (when the
+    test catches that moment), restarted, and still catches up."""
+    cluster = cluster_factory(3, extra_args=["--snapshot-log-bytes", "1048576",
+                                             "--wal-segment-bytes", "262144"])
+    leader = cluster.start()
+    down = cluster.followers(leader)[0]
+    down.kill()
+    data = bulk_write(leader, "big", 20000, value_size=300, batch=500)
+    c = leader.client(socket_timeout=60)
+
+    def save():
+        try:
+            return c.save()
+        except redis.ResponseError as e:
+            if "in progress" in str(e):
+                return False
+            raise
+    wait_until(save, 30, interval=0.1, what="SAVE on the leader")
+    offset = os.path.getsize(down.log_path)
+    down.start(wait=False)
+
+    def receiving():
+        with open(down.log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        return "receiving snapshot" in text or "installed snapshot" in text
+    caught = False
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if receiving():
+            with open(down.log_path, "rb") as f:
+                f.seek(offset)
+                caught = "installed snapshot" not in f.read().decode(errors="replace")
+            down.kill()
+            break
+        time.sleep(0.005)
+    print(f"receiver killed in the middle of the transfer: {caught}")
+    down.start()
+    cluster.wait_converged(timeout=60)
+    check_writes(down, data)

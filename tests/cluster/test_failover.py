@@ -200,3 +200,35 @@ def test_failover_time_after_sigkill_with_default_timing(cluster_factory):
     for node in cluster:
         for o in all_outcomes:
             check_writes(node, o)
+
+
+def test_leader_cut_off_from_the_majority_stops_accepting_writes(cluster):
+    leader = cluster.wait_leader()
+    c = leader.client(socket_timeout=5)
+    c.set("k", "v")
+    cluster.wait_converged()
+    followers = cluster.followers(leader)
+    for f in followers:
+        f.pause()
+    t0 = time.monotonic()
+    try:
+        # Within about one election timeout (300 ms here) the leader steps
+        # down; writes then get a definite error at once, not a hang.
+        wait_until(lambda: leader.info().get("role") != "master", 5,
+                   what="the isolated leader to step down")
+        stepped = time.monotonic() - t0
+        t1 = time.monotonic()
+        with pytest.raises(redis.ResponseError):
+            leader.client(socket_timeout=5).set("k2", "v2")
+        refused = time.monotonic() - t1
+    finally:
+        for f in followers:
+            f.resume()
+    print(f"isolated leader stepped down after {stepped:.3f}s; a write was refused in {refused:.3f}s")
+    assert stepped < 3.0
+    assert refused < 1.0
+    cluster.wait_leader()
+    cluster.wait_converged()
+    for node in cluster:
+        assert node.client().get("k2") is None
+        assert node.client().get("k") == "v"
