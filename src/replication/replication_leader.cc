@@ -145,6 +145,15 @@ void Core::HandleAppendResponse(const Message& msg) {
   NoteAck(pr, msg);
   if (msg.reject) {
     if (msg.index == 0 && msg.hint == 0 && msg.log_term == 0) return;  // stale-term notice
+    if (msg.index >= pr.match && msg.hint < pr.match) {
+      // The follower's log now ends before what it once acknowledged: it
+      // lost its data (restarted with an empty data dir). Only a fresh
+      // rejection can say so (older ones carry an index below match), so
+      // start over from where its log ends.
+      pr.match = msg.hint;
+      if (pr.state != ProgressState::kProbe) pr.BecomeProbe();
+      pr.next = msg.index + 1;
+    }
     if (pr.state == ProgressState::kReplicate) {
       if (msg.index <= pr.match) return;  // stale
       pr.BecomeProbe();

@@ -133,10 +133,24 @@ void Replicator::ScheduleTick() {
   tick_timer_.expires_after(std::chrono::milliseconds(kTickMs));
   tick_timer_.async_wait([this](const asio::error_code& ec) {
     if (ec || stopped_) return;
-    core_->Tick();
+    CatchUpTicks();
     ProcessReady();
     ScheduleTick();
   });
+}
+
+void Replicator::CatchUpTicks() {
+  // Ticks follow the monotonic clock, not the number of timer wake-ups: a
+  // process paused (SIGSTOP) or starved for a second must see a second
+  // pass, so its lease and its check-quorum expire before it serves again.
+  int64_t now = server_.clock().MonotonicMs();
+  if (last_tick_mono_ms_ == 0) last_tick_mono_ms_ = now;
+  int64_t due = (now - last_tick_mono_ms_) / kTickMs;
+  if (due <= 0) return;
+  // Past a few election timeouts more ticks change nothing.
+  int64_t cap = 4 * std::max<int64_t>(1, config_.election_timeout_ms / kTickMs);
+  for (int64_t i = 0; i < std::min(due, cap); ++i) core_->Tick();
+  last_tick_mono_ms_ += due * kTickMs;
 }
 
 void Replicator::Stop() {
@@ -409,6 +423,7 @@ void Replicator::ScheduleReady() {
 
 void Replicator::ProcessReady() {
   if (stopped_) return;
+  CatchUpTicks();
   if (requested_read_round_ > inflight_read_round_ && core_->IsLeader()) {
     inflight_read_round_ = requested_read_round_;
     ++next_read_round_;
@@ -458,6 +473,7 @@ void Replicator::HandleReady(replication::Ready rd) {
   }
   if (rd.snapshot_to_install) InstallSnapshot(*rd.snapshot_to_install);
   if (rd.truncate_after) {
+    if (config_.durability == server::Durability::kLeader) SaveTruncatedEntries(*rd.truncate_after);
     Status st = journal_.TruncateAfter(*rd.truncate_after);
     if (!st.ok()) spdlog::error("log truncation failed: {}", st.ToString());
     if (pending_durable_ && pending_durable_->first > *rd.truncate_after) pending_durable_.reset();
@@ -484,7 +500,10 @@ void Replicator::HandleReady(replication::Ready rd) {
   for (const auto& r : rd.reads) {
     if (r.ok) confirmed_read_round_ = std::max(confirmed_read_round_, r.request_id);
   }
-  if (!rd.rolled_back.empty()) WriteRollbackFile(rd.rolled_back, /*uncertain=*/false);
+  if (!rd.rolled_back.empty() && !(rd.truncate_after &&
+                                   config_.durability == server::Durability::kLeader)) {
+    WriteRollbackFile(rd.rolled_back, /*uncertain=*/false);  // else saved at the truncation
+  }
   if (!rd.maybe_rolled_back.empty()) WriteRollbackFile(rd.maybe_rolled_back, /*uncertain=*/true);
   if (rd.soft_state) OnLeadershipChange(*rd.soft_state);
 }
@@ -545,8 +564,32 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
     server_.OnLeadershipLost(commit);
     applied_index_ = commit;
     requested_read_round_ = inflight_read_round_ = confirmed_read_round_;
+    // Until it hears from the new leader this node's data may be behind
+    // what that leader acknowledged: refuse follower reads (MASTERDOWN).
+    if (soft.leader == kNoLeader) last_leader_contact_mono_ms_ = 0;
   }
   was_leader_ = leading;
+}
+
+void Replicator::SaveTruncatedEntries(uint64_t after) {
+  // Under --durability leader a leader acknowledges before replicating, so
+  // any entry cut from this log may have been acknowledged, by this node
+  // (even before a restart, when the core no longer knows it led) or by
+  // another deposed leader. Save them all: never lose one silently.
+  std::vector<Entry> cut;
+  Status st = journal_.ForEachEntry(
+      after + 1, [&](uint64_t term, uint64_t index, uint8_t type, std::string_view payload) {
+        if (static_cast<EntryType>(type) != EntryType::kNormal) return Status::Ok();
+        Entry e;
+        e.term = term;
+        e.index = index;
+        e.type = EntryType::kNormal;
+        e.payload = std::make_shared<const std::string>(payload);
+        cut.push_back(std::move(e));
+        return Status::Ok();
+      });
+  if (!st.ok()) spdlog::error("cannot read entries to roll back: {}", st.ToString());
+  if (!cut.empty()) WriteRollbackFile(cut, /*uncertain=*/false);
 }
 
 void Replicator::WriteRollbackFile(const std::vector<Entry>& entries, bool uncertain) {

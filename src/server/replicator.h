@@ -129,6 +129,8 @@ class Replicator {
   struct SnapshotReceive;
   static constexpr uint64_t kNoLeader = 0;
   void ScheduleTick();
+  void CatchUpTicks();
+  void SaveTruncatedEntries(uint64_t after);
   void ScheduleReady();
   void FlushJournal();
   asio::awaitable<void> StreamSnapshot(replication::Message msg,
@@ -156,6 +158,7 @@ class Replicator {
   uint64_t confirmed_read_round_ = 0;
   uint64_t inflight_read_round_ = 0;
   int64_t last_leader_contact_mono_ms_ = 0;
+  int64_t last_tick_mono_ms_ = 0;
   int64_t last_election_unix_ms_ = 0;
   bool was_leader_ = false;
   bool stopped_ = false;

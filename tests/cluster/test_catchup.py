@@ -105,10 +105,7 @@ def test_follower_down_across_compaction_catches_up_by_snapshot(cluster_factory)
 
 
 @pytest.mark.parametrize("which", [
-    pytest.param("follower", marks=pytest.mark.xfail(
-        reason="server bug: a follower restarted with an empty data dir stays at applied index 0 "
-               "(the leader never resends the log it believes the follower already has)",
-        strict=False)),
+    "follower",
     "leader",
     "one node while all were down",
 ])

@@ -171,10 +171,7 @@ def _files_under(path):
 
 @pytest.mark.parametrize("deposed", [
     "reconnected",
-    pytest.param("restarted", marks=pytest.mark.xfail(
-        reason="server bug: a deposed leader that restarts truncates its unreplicated "
-               "acknowledged suffix silently (no rollback file, no log line)",
-        strict=False)),
+    "restarted",
 ])
 def test_durability_leader_rolls_back_unreplicated_writes_to_a_file(cluster_factory, deposed):
     cluster = cluster_factory(3, durability="leader")
