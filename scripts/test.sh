@@ -16,6 +16,11 @@ step "build (release)"
 step "unit tests and simulation (ctest)"
 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 900
 
+step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (debug preset)"
+cmake --preset debug >/dev/null
+ninja -C build-debug -j"$(nproc)"
+TANDEM_SIM_SEEDS=200 ctest --test-dir build-debug --output-on-failure -j"$(nproc)" --timeout 900
+
 step "fuzz targets (clang, libFuzzer, short runs)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" ./scripts/fuzz.sh
 
