@@ -13,21 +13,13 @@ import csv
 import io
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TANDEMD = os.path.join(os.environ.get("TANDEM_BUILD_DIR", os.path.join(ROOT, "build")), "tandemd")
+from benchlib import DEFAULT_TANDEMD, spawn, stop, free_port
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TANDEMD = DEFAULT_TANDEMD
 
 
 def cli(port, *args):
@@ -42,11 +34,6 @@ def wait_for(predicate, what, timeout=30):
             return
         time.sleep(0.05)
     raise TimeoutError(what)
-
-
-def spawn(args):
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
 
 
 def bench(port, pipeline, requests):
@@ -98,11 +85,7 @@ def main():
                   f"{r[1]:.3f}/{r[2]:.3f} | {t[0] / r[0]:.2f} |")
     finally:
         for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
+            stop(p)
         shutil.rmtree(work, ignore_errors=True)
 
 

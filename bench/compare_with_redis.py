@@ -15,17 +15,15 @@ import argparse
 import csv
 import io
 import os
-import atexit
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TANDEMD = os.path.join(os.environ.get("TANDEM_BUILD_DIR", os.path.join(ROOT, "build")), "tandemd")
+from benchlib import DEFAULT_TANDEMD, free_port, spawn, stop
+
+TANDEMD = DEFAULT_TANDEMD
 
 # (row name, tandemd flags, redis-server flags)
 CONFIGS = [
@@ -36,52 +34,9 @@ CONFIGS = [
 ]
 
 
-_children = []
 
 
-def _kill_children():
-    while _children:
-        p = _children.pop()
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        p.wait()
 
-
-def _on_signal(signo, frame):
-    _kill_children()
-    sys.exit(128 + signo)
-
-
-atexit.register(_kill_children)
-for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-    signal.signal(_sig, _on_signal)
-
-
-def spawn(argv):
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-    _children.append(p)
-    return p
-
-
-def stop(p):
-    if p in _children:
-        _children.remove(p)
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    p.wait()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_ping(port, proc, timeout=20):

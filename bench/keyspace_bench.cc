@@ -9,7 +9,6 @@
 // Usage: keyspace_bench [keys=1000000]
 #include <malloc.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,27 +18,13 @@
 #include <string_view>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "kv/keyspace.h"
 #include "kv/record.h"
 #include "kv/state_machine.h"
 #include "resp/parser.h"
 #include "resp/writer.h"
 
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// The replaced operator new uses malloc, so free is the matching release.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace {
 
@@ -107,7 +92,7 @@ void RunPath(const char* name, kv::StateMachine& sm, const std::vector<std::stri
   std::string out;
   std::string wal;
   int64_t now = 1700000000000;
-  uint64_t allocs_before = g_allocations.load();
+  uint64_t allocs_before = tandem::bench::AllocationCount();
   auto t0 = Clock::now();
   size_t done = 0;
   for (size_t i = 0; i < requests.size(); i += pipeline) {
@@ -125,7 +110,7 @@ void RunPath(const char* name, kv::StateMachine& sm, const std::vector<std::stri
     out.clear();
   }
   double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
-  uint64_t allocs = g_allocations.load() - allocs_before;
+  uint64_t allocs = tandem::bench::AllocationCount() - allocs_before;
   std::printf("path: %-28s -P %-3zu %8.0f ns/request  %5.2f allocations/request\n", name, pipeline,
               ns / done, static_cast<double>(allocs) / done);
 }

@@ -14,49 +14,18 @@ written but the measurement is of the process's memory), redis-server with
 killed on exit, on an exception and on SIGINT/SIGTERM/SIGHUP.
 """
 import argparse
-import atexit
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_TANDEMD = os.path.join(os.environ.get("TANDEM_BUILD_DIR", os.path.join(ROOT, "build")),
-                               "tandemd")
+from benchlib import DEFAULT_TANDEMD, free_port, spawn, stop
+
 BATCH = 1000
 
-_children = []
 
-
-def _kill_children():
-    while _children:
-        p = _children.pop()
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        p.wait()
-
-
-def _on_signal(signo, frame):
-    _kill_children()
-    sys.exit(128 + signo)
-
-
-atexit.register(_kill_children)
-for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-    signal.signal(_sig, _on_signal)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def connect(port, proc, timeout=20):
@@ -77,9 +46,7 @@ def connect(port, proc, timeout=20):
 
 
 def start(argv, port):
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    _children.append(proc)
+    proc = spawn(argv)
     return proc, connect(port, proc)
 
 
@@ -134,9 +101,7 @@ def measure(name, argv, port, args):
     if n != args.keys:
         raise RuntimeError(f"{name}: DBSIZE {n}, expected {args.keys}")
     sock.close()
-    _children.remove(proc)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    stop(proc)
     per_key = (after - before) / args.keys
     print(f"  {name}: RSS {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB, "
           f"{per_key:.1f} bytes/key, loaded in {seconds:.1f} s", file=sys.stderr)
@@ -166,7 +131,6 @@ def main():
                                      "--save", "", "--appendonly", "no", "--dir", workdir],
                     rport, args)
     finally:
-        _kill_children()
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\n{args.keys} keys {args.key_format} -> {args.value_format}, RSS growth per key\n")
     print("| server | RSS before MiB | RSS after MiB | bytes/key |")

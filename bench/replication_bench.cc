@@ -4,7 +4,6 @@
 // allocations per entry (counted by the operator new override below).
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -12,23 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "replication/core.h"
 
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// The replaced operator new uses malloc, so free is the matching release.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace tandem::replication {
 namespace {
@@ -95,7 +80,7 @@ void BM_CommitBatches(benchmark::State& state) {
   MemoryCluster cluster;
   uint64_t entries = 0;
   uint64_t since_compaction = 0;
-  const uint64_t allocations_before = g_allocations.load();
+  const uint64_t allocations_before = tandem::bench::AllocationCount();
   for (auto _ : state) {
     for (int i = 0; i < batch; ++i) {
       // A fresh payload per entry, as the server would build from a command.
@@ -111,7 +96,7 @@ void BM_CommitBatches(benchmark::State& state) {
       since_compaction = 0;
     }
   }
-  const uint64_t allocations = g_allocations.load() - allocations_before;
+  const uint64_t allocations = tandem::bench::AllocationCount() - allocations_before;
   if (cluster.leader().commit_index() + 1 < entries) state.SkipWithError("entries not committed");
   state.counters["entries/s"] =
       benchmark::Counter(static_cast<double>(entries), benchmark::Counter::kIsRate);
