@@ -6,20 +6,13 @@
 #include <vector>
 
 #include "kv/testing/command_harness.h"
+#include "kv/testing/reply_text.h"
 
 namespace tandem::kv {
 namespace {
 
-using testing::CommandHarness;
+using namespace testing;  // NOLINT: reply text helpers
 
-constexpr std::string_view kNil = "$-1\r\n";
-std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
-std::string Bulk(std::string_view s) {
-  return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n";
-}
-std::string Err(std::string_view s) { return "-" + std::string(s) + "\r\n"; }
-constexpr std::string_view kWrongType =
-    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 
 // Splits a reply made of one aggregate header followed by bulk strings
 // (possibly with nested *2 headers) into its bulk payloads.

@@ -12,24 +12,14 @@
 #include "kv/object.h"
 #include "kv/record.h"
 #include "kv/testing/command_harness.h"
+#include "kv/testing/reply_text.h"
 
 namespace tandem::kv {
 namespace {
 
-using testing::CommandHarness;
+using namespace testing;  // NOLINT: reply text helpers
 
-std::string Bulk(std::string_view s) {
-  return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n";
-}
-std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
-std::string Err(std::string_view msg) { return "-" + std::string(msg) + "\r\n"; }
 
-const std::string kOk = "+OK\r\n";
-const std::string kNil = "$-1\r\n";
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
-const std::string kSyntax = Err("ERR syntax error");
-const std::string kNotInt = Err("ERR value is not an integer or out of range");
 const std::string kNotFloat = Err("ERR value is not a valid float");
 
 class StringCommandsTest : public ::testing::Test {
