@@ -66,6 +66,12 @@ StateMachine::ExecResult StateMachine::Execute(std::span<const std::string_view>
   return result;
 }
 
+Status StateMachine::ApplyEncoded(std::string_view encoded_record) {
+  auto record = DecodeRecord(encoded_record);
+  if (!record.ok()) return record.status();
+  return Apply(*record);
+}
+
 Status StateMachine::Apply(const Record& record) {
   std::string discarded;
   resp::Writer sink(&discarded);

@@ -33,6 +33,9 @@ class StateMachine {
   // Replays a logged record in kApply mode. A command that fails to apply
   // (unknown name, wrong arity) is Corruption: it can only come from a bad log.
   Status Apply(const Record& record);
+  // Decodes a record as stored in the log (EncodeRecord) and applies it;
+  // Corruption for bytes that are not a record.
+  Status ApplyEncoded(std::string_view encoded_record);
 
   // Active expiry: samples keys with an expiry and erases the expired ones
   // (leader only), returning a record of DELs to log (empty if none).

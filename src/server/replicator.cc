@@ -273,14 +273,11 @@ void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
     spdlog::warn("peer {} sent a message claiming to be from {}", from, msg->from);
     return;
   }
-  if (msg->from == core_->leader() || msg->type == replication::MessageType::kAppend ||
+  // Only a leader sends these: they count as contact with the leader.
+  if (msg->type == replication::MessageType::kAppend ||
       msg->type == replication::MessageType::kHeartbeat ||
       msg->type == replication::MessageType::kSnapshot) {
-    if (msg->type == replication::MessageType::kAppend ||
-        msg->type == replication::MessageType::kHeartbeat ||
-        msg->type == replication::MessageType::kSnapshot) {
-      last_leader_contact_mono_ms_ = server_.clock().MonotonicMs();
-    }
+    last_leader_contact_mono_ms_ = server_.clock().MonotonicMs();
   }
   Status st = core_->Step(std::move(msg).value());
   if (!st.ok()) spdlog::debug("peer {} message rejected: {}", from, st.ToString());
@@ -512,8 +509,7 @@ void Replicator::ApplyCommitted(const std::vector<Entry>& entries) {
   for (const Entry& e : entries) {
     if (e.index <= applied_index_) continue;  // the leader applied its own already
     if (e.type == EntryType::kNormal) {
-      auto record = kv::DecodeRecord(e.data());
-      Status st = record.ok() ? server_.state_machine().Apply(*record) : record.status();
+      Status st = server_.state_machine().ApplyEncoded(e.data());
       if (!st.ok()) {
         spdlog::critical("cannot apply committed entry {}: {}", e.index, st.ToString());
         server_.RequestShutdown("apply failed");
@@ -544,9 +540,7 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
         applied_index_ + 1, [&](uint64_t term, uint64_t index, uint8_t type, std::string_view p) {
           if (index > core_->log().last_index()) return Status::Ok();
           if (static_cast<EntryType>(type) == EntryType::kNormal) {
-            auto record = kv::DecodeRecord(p);
-            if (!record.ok()) return record.status();
-            TANDEM_RETURN_IF_ERROR(server_.state_machine().Apply(*record));
+            TANDEM_RETURN_IF_ERROR(server_.state_machine().ApplyEncoded(p));
           }
           applied_index_ = index;
           return Status::Ok();

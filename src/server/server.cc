@@ -124,13 +124,12 @@ Status Server::Recover() {
   }
   uint64_t applied = 0;
   TANDEM_RETURN_IF_ERROR(journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
-    auto record = kv::DecodeRecord(payload);
-    if (!record.ok()) {
-      return Status::Corruption("log entry " + std::to_string(index) +
-                                " is not a valid record: " + record.status().message());
+    Status st = state_machine_.ApplyEncoded(payload);
+    if (!st.ok()) {
+      return Status::Corruption("log entry " + std::to_string(index) + ": " + st.message());
     }
     applied = index;
-    return state_machine_.Apply(*record);
+    return st;
   }));
   spdlog::info("recovered {} keys: snapshot at index {}, {} log entries replayed, log ends at {}",
                state_machine_.keyspace().size(), snap->index,
@@ -143,10 +142,7 @@ Status Server::RebuildState(uint64_t up_to) {
   auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
   if (!snap.ok()) return snap.status();
   return journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
-    if (index > up_to) return Status::Ok();
-    auto record = kv::DecodeRecord(payload);
-    if (!record.ok()) return record.status();
-    return state_machine_.Apply(*record);
+    return index > up_to ? Status::Ok() : state_machine_.ApplyEncoded(payload);
   });
 }
 
