@@ -233,7 +233,7 @@ void Core::BecomeLeader() {
   noop.index = log_.last_index() + 1;
   noop.type = EntryType::kNoop;
   AppendToLog(std::move(noop));
-  BroadcastAppends(/*allow_empty=*/true);
+  BroadcastAppends(EmptyAppend::kAlways);
   MaybeCommit();  // a single voter commits once durable; harmless otherwise
 }
 
@@ -355,7 +355,8 @@ void Core::AdvanceDurable(Index index, Term term) {
   if (role_ == Role::kLeader) {
     MaybeCommit();
     CompleteProposals();
-  } else if (leader_ != kNoNode && std::min(durable_, last_verified_) > acked_to_leader_) {
+  } else if (leader_ != kNoNode &&
+             (std::min(durable_, last_verified_) > acked_to_leader_ || deferred_ack_)) {
     SendAppendAck(leader_);
   }
 }
@@ -411,9 +412,12 @@ bool Core::HasReady() const {
 Ready Core::TakeReady() {
   if (role_ == Role::kLeader && broadcast_pending_) {
     broadcast_pending_ = false;
-    // A new commit index travels at once, even without new entries.
-    BroadcastAppends(/*allow_empty=*/commit_ > commit_broadcast_);
-    commit_broadcast_ = commit_;
+    // New entries go out at once, carrying the commit index. A commit index
+    // alone waits for commit_notify_ticks (see Config): the next batch
+    // usually carries it first.
+    const bool notify_commit = commit_unsent_ticks_ >= config_.commit_notify_ticks;
+    BroadcastAppends(notify_commit ? EmptyAppend::kIfCommitUnsent : EmptyAppend::kNever);
+    if (notify_commit) commit_unsent_ticks_ = 0;
   }
   Ready rd;
   HardState hs{term_, vote_};

@@ -65,6 +65,7 @@ struct Progress {
   uint64_t acked_sent_tick = 0;   // leader tick of the newest echoed round (lease)
   uint64_t last_ack_tick = 0;     // leader tick when last heard from (status)
   Index stalled_hint = kNoStall;  // kReplicate: follower's verified index at last heartbeat
+  Index commit_sent = 0;          // commit index carried by the last append sent
   InflightWindow inflight;
 
   void BecomeProbe() {

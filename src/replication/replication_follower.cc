@@ -29,6 +29,13 @@ void Core::HandleAppend(Message msg) {
   }
   last_verified_ = std::max(last_verified_, last_new);
   commit_ = std::max(commit_, std::min(msg.commit, last_new));
+  if (durable_ < last_new) {
+    // The answer waits until these entries are durable (AdvanceDurable):
+    // an answer now could not acknowledge them, and the leader would need a
+    // second one anyway.
+    deferred_ack_ = DeferredAck{term_, msg.from, msg.seq, msg.sent_tick};
+    return;
+  }
   Message reply;
   reply.type = MessageType::kAppendResponse;
   reply.to = msg.from;
@@ -63,6 +70,12 @@ void Core::SendAppendAck(NodeId to) {
   reply.to = to;
   reply.index = std::min(durable_, last_verified_);
   reply.hint = last_verified_;
+  if (deferred_ack_ && deferred_ack_->term == term_ && deferred_ack_->leader == to) {
+    // Echo the newest append this answers, for the leader's reads and lease.
+    reply.seq = deferred_ack_->seq;
+    reply.sent_tick = deferred_ack_->sent_tick;
+  }
+  deferred_ack_.reset();
   acked_to_leader_ = std::max(acked_to_leader_, reply.index);
   Send(std::move(reply));
 }
@@ -84,6 +97,9 @@ void Core::HandleHeartbeat(const Message& msg) {
 void Core::HandleSnapshot(const Message& msg) {
   const SnapshotMeta& snap = msg.snapshot;
   if (snap.index <= commit_) {
+    // Our committed prefix is in every later leader's log: it is verified,
+    // and saying so moves the leader past the snapshot it offered.
+    last_verified_ = std::max(last_verified_, commit_);
     SendAppendAck(msg.from);
     return;
   }

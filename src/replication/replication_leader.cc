@@ -36,6 +36,15 @@ void Core::TickLeader() {
     }
   }
   TickTransfer();
+  bool commit_unsent = false;
+  for (const auto& [id, pr] : progress_) {
+    commit_unsent |= pr.commit_sent < commit_ && pr.state == ProgressState::kReplicate;
+  }
+  if (!commit_unsent) {
+    commit_unsent_ticks_ = 0;
+  } else if (++commit_unsent_ticks_ >= config_.commit_notify_ticks) {
+    broadcast_pending_ = true;  // TakeReady sends the commit index alone
+  }
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
     BroadcastHeartbeat();
@@ -65,8 +74,10 @@ void Core::SyncProgressWithMembership() {
   for (NodeId id : membership_.learners) add(id);
 }
 
-void Core::BroadcastAppends(bool allow_empty) {
+void Core::BroadcastAppends(EmptyAppend empty) {
   for (auto& [id, pr] : progress_) {
+    const bool allow_empty = empty == EmptyAppend::kAlways ||
+                             (empty == EmptyAppend::kIfCommitUnsent && pr.commit_sent < commit_);
     if (!SendAppend(id, pr, allow_empty)) continue;
     while (SendAppend(id, pr, /*allow_empty=*/false)) {
     }
@@ -91,6 +102,7 @@ bool Core::SendAppend(NodeId peer, Progress& pr, bool allow_empty) {
   m.index = prev;
   m.log_term = *prev_term;
   m.commit = commit_;
+  pr.commit_sent = commit_;
   m.seq = seq_;
   m.sent_tick = now_;
   if (pr.next <= last) {

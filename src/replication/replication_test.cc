@@ -280,5 +280,75 @@ TEST(ReplicationTest, RestartFromPersistedStateKeepsTheLog) {
   EXPECT_FALSE(Core::Create(cfg, st).ok());
 }
 
+TEST(ReplicationTest, CommitIndexAloneWaitsForTheNextBatchOrATick) {
+  TestCluster c(3, 0, [](Config& cfg) {
+    cfg.commit_notify_ticks = 1;
+    cfg.heartbeat_ticks = 5;  // no heartbeat in the tick below
+  });
+  ASSERT_TRUE(c.ElectLeader(1));
+  c.Deliver();
+  auto x = c.Propose(1, "x");
+  ASSERT_TRUE(x.ok());
+  c.Deliver();
+  ASSERT_EQ(c.core(1).commit_index(), x->index);
+  EXPECT_LT(c.core(2).commit_index(), x->index) << "an empty append carried the commit at once";
+  // The next batch carries it.
+  auto y = c.Propose(1, "y");
+  ASSERT_TRUE(y.ok());
+  c.ProcessReadies();
+  int appends = 0;
+  for (const Message& m : c.queue()) {
+    if (m.type != MessageType::kAppend) continue;
+    ++appends;
+    EXPECT_EQ(m.entries.size(), 1u);
+    EXPECT_EQ(m.commit, x->index);
+  }
+  EXPECT_EQ(appends, 2);
+  c.Deliver();
+  EXPECT_EQ(c.core(2).commit_index(), x->index);
+  ASSERT_EQ(c.core(1).commit_index(), y->index);
+  // With no further batch, a tick sends the commit index alone.
+  c.Tick(1);
+  int empty_appends = 0;
+  for (const Message& m : c.queue()) {
+    if (m.type == MessageType::kAppend && m.entries.empty() && m.commit == y->index) {
+      ++empty_appends;
+    }
+  }
+  EXPECT_EQ(empty_appends, 2);
+  c.Deliver();
+  EXPECT_EQ(c.core(2).commit_index(), y->index);
+  EXPECT_EQ(c.core(3).commit_index(), y->index);
+}
+
+TEST(ReplicationTest, FollowerAnswersAnAppendOnceItsEntriesAreDurable) {
+  TestCluster c(3);
+  ASSERT_TRUE(c.ElectLeader(1));
+  c.Deliver();
+  c.node(2).auto_durable = false;
+  c.Isolate(3);
+  auto id = c.Propose(1, "x");
+  ASSERT_TRUE(id.ok());
+  c.ProcessReadies();
+  uint64_t append_sent_tick = 0;
+  for (const Message& m : c.queue()) {
+    if (m.type == MessageType::kAppend && m.to == 2) append_sent_tick = m.sent_tick;
+  }
+  ASSERT_GT(append_sent_tick, 0u);
+  c.Deliver(1);  // the append reaches node 2
+  auto early = c.TakeMessages([](const Message& m) {
+    return m.from == 2 && m.type == MessageType::kAppendResponse;
+  });
+  EXPECT_TRUE(early.empty()) << "answered before its entries were durable";
+  c.SyncWal(2);
+  c.ProcessReadies();
+  auto acks = c.TakeMessages([](const Message& m) {
+    return m.from == 2 && m.type == MessageType::kAppendResponse;
+  });
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].index, id->index);
+  EXPECT_EQ(acks[0].sent_tick, append_sent_tick) << "the deferred answer echoes the append";
+}
+
 }  // namespace
 }  // namespace tandem::replication::testing

@@ -41,6 +41,7 @@ struct PeerLinks::Link {
   asio::ip::tcp::socket socket;
   bool connected = false;
   bool stopped = false;
+  bool writing = false;  // the link's coroutine has bytes in an async_write
 };
 
 PeerLinks::PeerLinks(asio::io_context& io, const Config& config) : io_(io), config_(config) {
@@ -75,7 +76,16 @@ bool PeerLinks::Enqueue(uint64_t to, std::string_view command, std::string_view 
   if (droppable && link.queue.size() > kMaxQueuedBytes) return false;
   bool was_empty = link.queue.empty();
   AppendFrame(&link.queue, command, payload);
-  if (was_empty) link.wake.cancel();
+  if (!link.writing) {
+    // Write now rather than on the next loop turn: the caller is often about
+    // to fsync, and the peer's round trip should overlap that fsync. The
+    // socket is non-blocking; what the kernel does not take stays queued.
+    asio::error_code ec;
+    size_t n = link.socket.write_some(asio::buffer(link.queue), ec);
+    link.queue.erase(0, n);
+    // An error is left for the link's coroutine to find on its next write.
+  }
+  if (was_empty && !link.queue.empty()) link.wake.cancel();
   return true;
 }
 
@@ -161,6 +171,7 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
       continue;
     }
     spdlog::info("connected to peer {} at {}", link->id, link->address.ToString());
+    link->socket.non_blocking(true, ec);
     link->connected = true;
     backoff = std::chrono::milliseconds(50);
     std::string sending;
@@ -172,7 +183,9 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
       }
       sending.swap(link->queue);
       link->queue.clear();
+      link->writing = true;
       auto [wec, n] = co_await asio::async_write(link->socket, asio::buffer(sending), kUseTuple);
+      link->writing = false;
       sending.clear();
       if (wec) {
         spdlog::info("lost connection to peer {} at {}: {}", link->id, link->address.ToString(),

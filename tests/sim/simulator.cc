@@ -101,6 +101,8 @@ class Simulation {
     config.election_ticks = kElectionTicks;
     config.heartbeat_ticks = 2;
     config.max_inflight_batches = 4;
+    // Half the seeds delay commit-only appends as the server does.
+    config.commit_notify_ticks = options_.seed % 2 == 1 ? 1 : 0;
     config.max_entries_per_message = 8;
     config.random = n.random.get();
     config.unsafe_skip_vote_log_check = options_.unsafe_skip_vote_log_check;
