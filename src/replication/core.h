@@ -145,6 +145,11 @@ class Core {
   // Leader only: registers a linearizable read; a ReadResult with the same
   // id follows (ok=false if leadership is lost first).
   Status ReadIndex(uint64_t request_id, ReadMode mode);
+  // Leader only: true when a kLease read issued now would be answered at
+  // once (a quorum acknowledged us within the lease and an entry of this
+  // term is committed): the caller may serve the read without a ReadIndex.
+  // Tick first if time passed, as for any lease decision.
+  bool CanReadUnderLease() const;
 
   // Leader only: hands leadership to `target` (a voter): stops accepting
   // proposals, brings the target up to date, then tells it to campaign.

@@ -7,10 +7,14 @@
 
 namespace tandem::replication {
 
+bool Core::CanReadUnderLease() const {
+  return role_ == Role::kLeader && log_.TermAt(commit_) == term_ && LeaseValid();
+}
+
 Status Core::ReadIndex(uint64_t request_id, ReadMode mode) {
   if (role_ != Role::kLeader) return Status::Unavailable("not the leader");
   const bool committed_in_term = log_.TermAt(commit_) == term_;
-  if (mode == ReadMode::kLease && committed_in_term && LeaseValid()) {
+  if (mode == ReadMode::kLease && CanReadUnderLease()) {
     reads_.push_back(ReadResult{request_id, true, commit_});
     return Status::Ok();
   }

@@ -40,6 +40,8 @@ TEST(ReadIndexTest, LeaseReadAnswersAtOnceWhileTheLeaseHolds) {
   TestCluster c(3);
   ASSERT_TRUE(c.ElectLeader(1));
   c.TickAll(2);  // heartbeats acknowledged by both followers
+  EXPECT_TRUE(c.core(1).CanReadUnderLease());
+  EXPECT_FALSE(c.core(2).CanReadUnderLease());
   ASSERT_TRUE(c.core(1).ReadIndex(1, ReadMode::kLease).ok());
   c.ProcessReadies();
   ASSERT_EQ(c.node(1).reads.size(), 1u);
@@ -52,8 +54,10 @@ TEST(ReadIndexTest, ExpiredLeaseFallsBackToReadIndex) {
   ASSERT_TRUE(c.ElectLeader(1));
   c.TickAll(2);
   c.Isolate(1);
+  EXPECT_TRUE(c.core(1).CanReadUnderLease());
   c.Tick(1, 9);  // election_ticks 10 - drift 2 = 8: lease expired, still leader
   ASSERT_TRUE(c.core(1).IsLeader());
+  EXPECT_FALSE(c.core(1).CanReadUnderLease());
   ASSERT_TRUE(c.core(1).ReadIndex(2, ReadMode::kLease).ok());
   c.ProcessReadies();
   EXPECT_TRUE(c.node(1).reads.empty());
@@ -67,6 +71,7 @@ TEST(ReadIndexTest, NoLeaseWithoutCheckQuorum) {
   TestCluster c(3, 0, [](Config& cfg) { cfg.check_quorum = false; });
   ASSERT_TRUE(c.ElectLeader(1));
   c.TickAll(2);
+  EXPECT_FALSE(c.core(1).CanReadUnderLease());
   ASSERT_TRUE(c.core(1).ReadIndex(3, ReadMode::kLease).ok());
   c.ProcessReadies();
   EXPECT_TRUE(c.node(1).reads.empty());

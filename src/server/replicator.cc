@@ -236,6 +236,11 @@ uint64_t Replicator::read_released_index() const {
 }
 
 uint64_t Replicator::RequestReadRound() {
+  // Time may have passed (a pause): the lease is judged on the clock's ticks.
+  CatchUpTicks();
+  if (core_->HasReady()) ScheduleReady();
+  // Under a valid lease the read needs no round: it is confirmed already.
+  if (core_->CanReadUnderLease()) return confirmed_read_round_;
   requested_read_round_ = next_read_round_;
   ScheduleReady();
   return requested_read_round_;

@@ -83,7 +83,8 @@ class Replicator {
   // index under `leader` durability, else the commit index.
   uint64_t read_released_index() const;
   // Linearizable reads on the leader: registers that some client waits for a
-  // leadership confirmation; returns the round it must wait for.
+  // leadership confirmation; returns the round it must wait for (one
+  // already confirmed when the leader's lease holds now).
   uint64_t RequestReadRound();
   uint64_t confirmed_read_round() const { return confirmed_read_round_; }
   // True when every voter answered within an election timeout (durability

@@ -466,7 +466,9 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
           ScheduleFlush();
         }
       }
-      if (replicator_ && !wrote) c.read_round = replicator_->RequestReadRound();
+      if (replicator_ && !wrote) {
+        c.read_round = std::max(c.read_round, replicator_->RequestReadRound());
+      }
     }
   }
   // Every reply waits for the last entry it may have observed.
