@@ -24,6 +24,28 @@ TEST(RecordTest, RoundTrip) {
   EXPECT_EQ(back->commands, r.commands);
 }
 
+TEST(RecordTest, ViewPointsIntoTheBytesAndIsReusable) {
+  std::string bytes = EncodeRecord(Sample());
+  RecordView view;
+  ASSERT_TRUE(DecodeRecordView(bytes, &view).ok());
+  ASSERT_EQ(view.command_count(), 3u);
+  EXPECT_EQ(view.now_ms, Sample().now_ms);
+  auto set = view.command(1);
+  ASSERT_EQ(set.size(), 5u);
+  EXPECT_EQ(set[2], std::string_view("bin\0ary", 7));
+  EXPECT_GE(set[2].data(), bytes.data());
+  EXPECT_LT(set[2].data(), bytes.data() + bytes.size()) << "an argument was copied";
+  // Decoding another record into the same view replaces what it held.
+  Record one;
+  one.commands.push_back({"del", "k"});
+  std::string other = EncodeRecord(one);
+  ASSERT_TRUE(DecodeRecordView(other, &view).ok());
+  ASSERT_EQ(view.command_count(), 1u);
+  EXPECT_EQ(view.command(0).size(), 2u);
+  EXPECT_EQ(view.command(0)[1], "k");
+  EXPECT_FALSE(DecodeRecordView(other.substr(0, other.size() - 1), &view).ok());
+}
+
 TEST(RecordTest, EmptyAndNegativeTime) {
   Record r;
   r.now_ms = -5;

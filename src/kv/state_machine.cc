@@ -67,17 +67,25 @@ StateMachine::ExecResult StateMachine::Execute(std::span<const std::string_view>
 }
 
 Status StateMachine::ApplyEncoded(std::string_view encoded_record) {
-  auto record = DecodeRecord(encoded_record);
-  if (!record.ok()) return record.status();
-  return Apply(*record);
+  TANDEM_RETURN_IF_ERROR(DecodeRecordView(encoded_record, &decoded_));
+  return ApplyView(decoded_);
 }
 
 Status StateMachine::Apply(const Record& record) {
-  std::string discarded;
-  resp::Writer sink(&discarded);
-  std::vector<std::string_view> args;
+  RecordView view;
+  view.now_ms = record.now_ms;
   for (const Argv& argv : record.commands) {
-    args.assign(argv.begin(), argv.end());
+    view.args.insert(view.args.end(), argv.begin(), argv.end());
+    view.command_ends.push_back(view.args.size());
+  }
+  return ApplyView(view);
+}
+
+Status StateMachine::ApplyView(const RecordView& record) {
+  std::string& discarded = apply_replies_;
+  resp::Writer sink(&discarded);
+  for (size_t c = 0; c < record.command_count(); ++c) {
+    std::span<const std::string_view> args = record.command(c);
     const CommandSpec* spec = args.empty() ? nullptr : FindDataCommand(args[0]);
     if (spec == nullptr) {
       return Status::Corruption("apply: unknown command in record");

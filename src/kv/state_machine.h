@@ -57,8 +57,13 @@ class StateMachine {
   const Keyspace& keyspace() const { return db_; }
 
  private:
+  Status ApplyView(const RecordView& record);
+
   Keyspace db_;
   uint64_t random_state_ = 0x9e3779b97f4a7c15ull;
+  // Reused by ApplyEncoded so applying a logged record does not allocate.
+  RecordView decoded_;
+  std::string apply_replies_;
 };
 
 }  // namespace tandem::kv
