@@ -79,6 +79,9 @@ void Core::ResetTimers() {
 
 void Core::Tick() {
   ++now_;
+  // Entries dropped by a compaction are freed a slice per tick.
+  constexpr size_t kReleasePerTick = 16384;
+  log_.ReleaseCompacted(kReleasePerTick);
   if (role_ == Role::kLeader) {
     TickLeader();
   } else {

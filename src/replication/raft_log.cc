@@ -5,7 +5,13 @@
 
 namespace tandem::replication {
 
+namespace {
+// Dropping fewer entries than this frees them at once.
+constexpr size_t kFreeInline = 4096;
+}  // namespace
+
 void RaftLog::Reset(Index snapshot_index, Term snapshot_term) {
+  if (!entries_.empty()) graveyard_.push_back(std::move(entries_));
   entries_.clear();
   snapshot_index_ = snapshot_index;
   snapshot_term_ = snapshot_term;
@@ -28,13 +34,38 @@ void RaftLog::TruncateAfter(Index index) {
 }
 
 void RaftLog::CompactTo(Index index, Term term) {
-  if (index >= last_index()) {
-    entries_.clear();
+  const size_t drop =
+      index > snapshot_index_ ? std::min<size_t>(index - snapshot_index_, entries_.size()) : 0;
+  if (drop <= kFreeInline) {
+    entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(drop));
   } else {
-    while (!entries_.empty() && entries_.front().index <= index) entries_.pop_front();
+    // Keep the tail in a new deque; the old one (its moved-from tail is
+    // trivial to destroy) is freed bit by bit.
+    std::deque<Entry> kept(std::make_move_iterator(entries_.begin() + static_cast<std::ptrdiff_t>(drop)),
+                           std::make_move_iterator(entries_.end()));
+    graveyard_.push_back(std::move(entries_));
+    entries_ = std::move(kept);
   }
   snapshot_index_ = index;
   snapshot_term_ = term;
+}
+
+size_t RaftLog::ReleaseCompacted(size_t max_entries) {
+  size_t released = 0;
+  while (!graveyard_.empty() && released < max_entries) {
+    std::deque<Entry>& dead = graveyard_.front();
+    size_t n = std::min(max_entries - released, dead.size());
+    dead.erase(dead.begin(), dead.begin() + static_cast<std::ptrdiff_t>(n));
+    released += n;
+    if (dead.empty()) graveyard_.pop_front();
+  }
+  return released;
+}
+
+size_t RaftLog::compacted_pending() const {
+  size_t n = 0;
+  for (const auto& dead : graveyard_) n += dead.size();
+  return n;
 }
 
 void RaftLog::Slice(Index from, Index to, size_t max_entries, size_t max_bytes,

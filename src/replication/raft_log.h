@@ -34,8 +34,14 @@ class RaftLog {
   // Keeps entries <= index (index >= snapshot_index()).
   void TruncateAfter(Index index);
   // Drops entries <= index; the log then starts after (index, term).
-  // Entries after `index` are kept when index <= last_index().
+  // Entries after `index` are kept when index <= last_index(). Dropped
+  // entries are freed later, by ReleaseCompacted: freeing a million
+  // entries at once would stall the caller for seconds.
   void CompactTo(Index index, Term term);
+  // Frees up to `max_entries` entries dropped by CompactTo or Reset; returns
+  // how many it freed (0 when none is left).
+  size_t ReleaseCompacted(size_t max_entries);
+  size_t compacted_pending() const;
 
   // Appends copies of entries [from, to] to *out, stopping early after
   // `max_entries` or once `max_bytes` is exceeded (at least one entry is
@@ -52,6 +58,7 @@ class RaftLog {
   Index snapshot_index_ = 0;
   Term snapshot_term_ = 0;
   std::deque<Entry> entries_;
+  std::deque<std::deque<Entry>> graveyard_;  // dropped, not yet freed
 };
 
 }  // namespace tandem::replication

@@ -37,6 +37,30 @@ TEST(RaftLogTest, TruncateAndCompact) {
   EXPECT_EQ(log.last_term(), 7u);
 }
 
+TEST(RaftLogTest, LargeCompactionIsFreedInSlices) {
+  RaftLog log;
+  auto payload = std::make_shared<const std::string>("v");
+  for (Index i = 1; i <= 20000; ++i) log.Append(Entry{1, i, EntryType::kNormal, payload});
+  log.CompactTo(15000, 1);
+  EXPECT_EQ(log.first_index(), 15001u);
+  EXPECT_EQ(log.last_index(), 20000u);
+  EXPECT_EQ(log.At(15001).index, 15001u);
+  EXPECT_EQ(log.At(20000).index, 20000u);
+  EXPECT_EQ(log.compacted_pending(), 20000u) << "the old storage waits to be freed";
+  EXPECT_GT(payload.use_count(), 20000) << "dropped entries are not freed yet";
+  EXPECT_EQ(log.ReleaseCompacted(12000), 12000u);
+  EXPECT_EQ(log.ReleaseCompacted(12000), 8000u);
+  EXPECT_EQ(log.ReleaseCompacted(12000), 0u);
+  EXPECT_EQ(payload.use_count(), 1 + 5000) << "only the kept entries hold the payload";
+  // Appending and reading still work after the compaction.
+  log.Append(Entry{2, 20001, EntryType::kNormal, nullptr});
+  EXPECT_EQ(log.TermAt(20001), 2u);
+  log.Reset(30000, 3);
+  EXPECT_EQ(log.compacted_pending(), 5001u);
+  EXPECT_EQ(log.ReleaseCompacted(100000), 5001u);
+  EXPECT_EQ(payload.use_count(), 1);
+}
+
 TEST(RaftLogTest, SliceHonoursCountAndByteLimitsButReturnsOneEntry) {
   RaftLog log;
   for (Index i = 1; i <= 10; ++i) {

@@ -150,6 +150,11 @@ void Replicator::CatchUpTicks() {
   if (last_tick_mono_ms_ == 0) last_tick_mono_ms_ = now;
   int64_t due = (now - last_tick_mono_ms_) / kTickMs;
   if (due <= 0) return;
+  if (due * kTickMs >= config_.election_timeout_ms / 2) {
+    // The loop did not run for a long time (a long fsync, CPU starvation,
+    // SIGSTOP): leases and elections may be affected; say so.
+    spdlog::warn("event loop stalled for {} ms (ticks caught up)", due * kTickMs);
+  }
   // Past a few election timeouts more ticks change nothing.
   int64_t cap = 4 * std::max<int64_t>(1, config_.election_timeout_ms / kTickMs);
   for (int64_t i = 0; i < std::min(due, cap); ++i) core_->Tick();

@@ -652,7 +652,12 @@ void Server::CompactAfterSnapshot(uint64_t index) {
 
 void Server::MaybeAutoSnapshot() {
   if (config_.snapshot_log_bytes == 0 || snapshotter_.in_progress() || journal_.failed()) return;
-  if (journal_.bytes_since_snapshot() < config_.snapshot_log_bytes) return;
+  // Members of a cluster grow their logs in step: staggered thresholds
+  // (x1, x1.125, x1.25, x1.375 by node id) keep them from forking and
+  // writing snapshots all at once on shared cores and disks.
+  uint64_t threshold = config_.snapshot_log_bytes;
+  if (replicator_) threshold += threshold / 8 * ((config_.node_id - 1) % 4);
+  if (journal_.bytes_since_snapshot() < threshold) return;
   Status st = StartBackgroundSnapshot();
   if (!st.ok()) spdlog::debug("automatic snapshot not started: {}", st.ToString());
 }
