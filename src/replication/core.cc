@@ -28,6 +28,7 @@ Result<std::unique_ptr<Core>> Core::Create(const Config& config, PersistedState 
   }
   std::unique_ptr<Core> core(new Core(config));
   TANDEM_RETURN_IF_ERROR(core->Load(std::move(state)));
+  core->log_.set_loader(config.entry_loader);
   return core;
 }
 
@@ -77,11 +78,22 @@ void Core::ResetTimers() {
   randomized_timeout_ = config_.election_ticks + config_.random->Uniform(config_.election_ticks);
 }
 
+void Core::TickMany(uint64_t count) {
+  burst_quorum_checks_ = 1;
+  for (uint64_t i = 0; i < count; ++i) Tick();
+  burst_quorum_checks_ = -1;
+}
+
 void Core::Tick() {
   ++now_;
   // Entries dropped by a compaction are freed a slice per tick.
   constexpr size_t kReleasePerTick = 16384;
   log_.ReleaseCompacted(kReleasePerTick);
+  // Durable and handed to the state machine: readable from storage. A
+  // quarter below the budget, so eviction runs now and then, not per tick.
+  if (log_.resident_bytes() > config_.max_resident_log_bytes) {
+    log_.EvictOldest(config_.max_resident_log_bytes / 4 * 3, std::min(durable_, committed_handed_));
+  }
   if (role_ == Role::kLeader) {
     TickLeader();
   } else {

@@ -67,6 +67,12 @@ struct Config {
   // answer per follower per batch. 0 = send at once.
   uint32_t commit_notify_ticks = 0;
   size_t max_entries_per_message = 4096;
+  // Entries kept in memory: once their ByteSize() total passes this, the
+  // oldest durable, applied ones are evicted and read back through
+  // entry_loader when a lagging peer needs them. Without a loader
+  // everything after the snapshot stays in memory.
+  size_t max_resident_log_bytes = 8u << 20;
+  EntryLoader entry_loader;
   size_t max_bytes_per_message = 1 << 20;
   RandomSource* random = nullptr;  // required; not owned
   // TEST ONLY: grant votes without the "candidate log at least as up to
@@ -124,6 +130,12 @@ class Core {
 
   // Advances logical time by one tick.
   void Tick();
+  // Advances logical time by `count` ticks at once (the owner's loop was
+  // stalled). Leases expire as with single ticks, but a leader checks its
+  // quorum at most once in the burst: the answers its peers sent during
+  // the stall have not been read yet, so further checks would depose a
+  // healthy leader. The next check comes an election timeout later.
+  void TickMany(uint64_t count);
 
   // Handles a message from a peer. Messages addressed elsewhere or from
   // non-members of older terms are dropped. Errors are InvalidArgument for a
@@ -298,7 +310,8 @@ class Core {
   std::deque<PendingRead> pending_reads_;
   uint64_t seq_ = 0;
   bool broadcast_pending_ = false;
-  uint32_t commit_unsent_ticks_ = 0;  // ticks a follower's commit index lagged ours
+  uint32_t commit_unsent_ticks_ = 0;
+  int burst_quorum_checks_ = -1;  // quorum checks left in a TickMany burst; -1 = none running  // ticks a follower's commit index lagged ours
   NodeId transfer_target_ = kNoNode;
   uint64_t transfer_elapsed_ = 0;
   bool timeout_now_sent_ = false;

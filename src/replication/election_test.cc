@@ -174,6 +174,30 @@ TEST(ElectionTest, CheckQuorumStepsDownAPartitionedLeader) {
   EXPECT_FALSE(c.core(1).Propose(std::string("w"), Durability::kMajority).ok());
 }
 
+TEST(ElectionTest, AStalledLeaderChecksItsQuorumOnceInTheCatchUpBurst) {
+  TestCluster c(3);  // election_ticks 10
+  ASSERT_TRUE(c.ElectLeader(1));
+  c.TickAll(3);  // both followers answered recently
+  // The loop stalled for three election timeouts; the followers' answers
+  // from that time are not read yet.
+  c.core(1).TickMany(30);
+  EXPECT_EQ(c.core(1).role(), Role::kLeader) << "deposed by its own stall";
+  EXPECT_FALSE(c.core(1).CanReadUnderLease()) << "the lease must still expire";
+  // Answers arrive: it stays leader. Cut off for real, it steps down.
+  c.Deliver();
+  c.TickAll(2);
+  EXPECT_EQ(c.core(1).role(), Role::kLeader);
+  c.Isolate(1);
+  for (int i = 0; i < 25 && c.core(1).role() == Role::kLeader; ++i) c.Tick(1);
+  EXPECT_EQ(c.core(1).role(), Role::kFollower);
+  // Without the once-per-burst rule the same stall would depose it.
+  TestCluster d(3);
+  ASSERT_TRUE(d.ElectLeader(1));
+  d.TickAll(3);
+  for (int i = 0; i < 30; ++i) d.core(1).Tick();
+  EXPECT_EQ(d.core(1).role(), Role::kFollower);
+}
+
 TEST(ElectionTest, FollowerThatHearsFromALeaderIgnoresVoteRequests) {
   TestCluster c(3);
   ASSERT_TRUE(c.ElectLeader(1));

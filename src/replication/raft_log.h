@@ -1,15 +1,30 @@
-// RaftLog: the in-memory copy of the log entries after the last snapshot
-// (the durable copy lives in the server's WAL). Indexes are contiguous from
-// snapshot_index()+1 to last_index().
+// RaftLog: the replication core's view of the log entries after the last
+// snapshot (the durable copy lives in the server's WAL). Indexes are
+// contiguous from snapshot_index()+1 to last_index().
+//
+// Memory: the terms of every entry are kept as runs (one record per term
+// change), so TermAt and the conflict search never touch storage. Whole
+// entries (payloads) are kept in memory only from resident_first() on: the
+// owner may evict an older, durable prefix (EvictUpTo) once it has a loader
+// that reads entries back from durable storage; Slice and Get then load
+// what is not resident. Without a loader nothing can be evicted.
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <optional>
 #include <vector>
 
 #include "replication/types.h"
+#include "util/result.h"
+#include "util/status.h"
 
 namespace tandem::replication {
+
+// Reads entries [from, to] from durable storage into *out, stopping once
+// their ByteSize() total reaches max_bytes (at least one entry).
+using EntryLoader =
+    std::function<Status(Index from, Index to, size_t max_bytes, std::vector<Entry>* out)>;
 
 class RaftLog {
  public:
@@ -19,15 +34,20 @@ class RaftLog {
   Index snapshot_index() const { return snapshot_index_; }
   Term snapshot_term() const { return snapshot_term_; }
   Index first_index() const { return snapshot_index_ + 1; }
-  Index last_index() const { return snapshot_index_ + entries_.size(); }
-  Term last_term() const { return entries_.empty() ? snapshot_term_ : entries_.back().term; }
-  bool empty() const { return entries_.empty(); }
+  Index last_index() const { return last_index_; }
+  Term last_term() const { return runs_.empty() ? snapshot_term_ : runs_.back().term; }
+  bool empty() const { return last_index_ == snapshot_index_; }
 
   // Term of entry `index`; known for snapshot_index()..last_index(),
   // nullopt when compacted away or beyond the end.
   std::optional<Term> TermAt(Index index) const;
-  // Requires first_index() <= index <= last_index().
-  const Entry& At(Index index) const { return entries_[index - first_index()]; }
+  // First entry held in memory (last_index()+1 when none is).
+  Index resident_first() const { return last_index_ + 1 - entries_.size(); }
+  // Requires resident_first() <= index <= last_index().
+  const Entry& At(Index index) const { return entries_[index - resident_first()]; }
+  // Entry `index` (first_index() <= index <= last_index()), from memory or
+  // through the loader.
+  Result<Entry> Get(Index index) const;
 
   // Requires entry.index == last_index()+1 and entry.term >= last_term().
   void Append(Entry entry);
@@ -38,16 +58,30 @@ class RaftLog {
   // entries are freed later, by ReleaseCompacted: freeing a million
   // entries at once would stall the caller for seconds.
   void CompactTo(Index index, Term term);
-  // Frees up to `max_entries` entries dropped by CompactTo or Reset; returns
-  // how many it freed (0 when none is left).
+  // Frees up to `max_entries` entries dropped by CompactTo, EvictUpTo or
+  // Reset; returns how many it freed (0 when none is left).
   size_t ReleaseCompacted(size_t max_entries);
   size_t compacted_pending() const;
+
+  // Reading back evicted entries. Evicting requires a loader.
+  void set_loader(EntryLoader loader) { loader_ = std::move(loader); }
+  bool has_loader() const { return static_cast<bool>(loader_); }
+  // Drops the payloads of entries <= index from memory (they must be
+  // durable in the loader's storage). No-op without a loader.
+  void EvictUpTo(Index index);
+  // Evicts the oldest resident entries, none above `limit`, until at most
+  // target_bytes stay resident. No-op without a loader.
+  void EvictOldest(size_t target_bytes, Index limit);
+  // ByteSize() total of the resident entries.
+  size_t resident_bytes() const { return resident_bytes_; }
 
   // Appends copies of entries [from, to] to *out, stopping early after
   // `max_entries` or once `max_bytes` is exceeded (at least one entry is
   // copied when the range is non-empty). Requires from >= first_index().
-  void Slice(Index from, Index to, size_t max_entries, size_t max_bytes,
-             std::vector<Entry>* out) const;
+  // Entries that are not resident come from the loader; its error is
+  // returned (and *out may hold a prefix).
+  Status Slice(Index from, Index to, size_t max_entries, size_t max_bytes,
+               std::vector<Entry>* out) const;
 
   // Largest index <= `index` whose term is <= `term` (the fast back-off
   // search). Returns snapshot_index() when the answer lies in the compacted
@@ -55,10 +89,20 @@ class RaftLog {
   Index FindConflictHint(Index index, Term term) const;
 
  private:
+  struct TermRun {
+    Index start;  // first index of the run
+    Term term;
+  };
+  void DropFront(size_t count);
+
   Index snapshot_index_ = 0;
   Term snapshot_term_ = 0;
-  std::deque<Entry> entries_;
+  Index last_index_ = 0;
+  std::vector<TermRun> runs_;  // cover first_index()..last_index()
+  std::deque<Entry> entries_;  // resident_first()..last_index()
+  size_t resident_bytes_ = 0;
   std::deque<std::deque<Entry>> graveyard_;  // dropped, not yet freed
+  EntryLoader loader_;
 };
 
 }  // namespace tandem::replication

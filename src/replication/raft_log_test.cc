@@ -61,6 +61,73 @@ TEST(RaftLogTest, LargeCompactionIsFreedInSlices) {
   EXPECT_EQ(payload.use_count(), 1);
 }
 
+TEST(RaftLogTest, EvictedEntriesAreReadBackThroughTheLoader) {
+  // "Storage": entries 1..10, terms 1,1,1,2,2,2,3,3,3,3, payload "e<i>".
+  std::vector<Entry> disk;
+  for (Index i = 1; i <= 10; ++i) {
+    Term t = i <= 3 ? 1 : i <= 6 ? 2 : 3;
+    disk.push_back(Entry{t, i, EntryType::kNormal,
+                         std::make_shared<const std::string>("e" + std::to_string(i))});
+  }
+  RaftLog log;
+  for (const Entry& e : disk) log.Append(e);
+  int loads = 0;
+  log.set_loader([&](Index from, Index to, size_t max_bytes, std::vector<Entry>* out) {
+    ++loads;
+    size_t bytes = 0;
+    for (Index i = from; i <= to && bytes < max_bytes; ++i) {
+      out->push_back(disk[i - 1]);
+      bytes += out->back().ByteSize();
+    }
+    return Status::Ok();
+  });
+  log.EvictOldest(0, /*limit=*/5);
+  EXPECT_EQ(log.resident_first(), 6u) << "never above the limit";
+  log.EvictOldest(log.resident_bytes() - 1, /*limit=*/10);
+  EXPECT_EQ(log.resident_first(), 7u) << "only down to the byte target";
+  log.EvictUpTo(7);
+  EXPECT_EQ(log.resident_first(), 8u);
+  EXPECT_EQ(log.TermAt(2), 1u);
+  EXPECT_EQ(log.TermAt(5), 2u);
+  EXPECT_EQ(log.TermAt(10), 3u);
+  EXPECT_EQ(log.FindConflictHint(10, 2), 6u);
+  EXPECT_EQ(log.FindConflictHint(5, 1), 3u);
+  EXPECT_EQ(log.FindConflictHint(10, 0), 0u);
+  auto e3 = log.Get(3);
+  ASSERT_TRUE(e3.ok());
+  EXPECT_EQ(e3->data(), "e3");
+  EXPECT_EQ(loads, 1);
+  std::vector<Entry> out;
+  ASSERT_TRUE(log.Slice(6, 9, 100, 1 << 20, &out).ok());
+  ASSERT_EQ(out.size(), 4u) << "loaded 6..7, then resident 8..9";
+  for (size_t k = 0; k < out.size(); ++k) EXPECT_EQ(out[k].index, 6 + k);
+  EXPECT_EQ(out[1].data(), "e7");
+  EXPECT_EQ(out[3].data(), "e9");
+  out.clear();
+  ASSERT_TRUE(log.Slice(2, 10, 3, 1 << 20, &out).ok());
+  EXPECT_EQ(out.size(), 3u) << "the entry limit applies to loaded entries too";
+  // Compaction inside the evicted prefix keeps terms and resident entries.
+  log.CompactTo(4, 2);
+  EXPECT_EQ(log.first_index(), 5u);
+  EXPECT_EQ(log.TermAt(4), 2u);
+  EXPECT_EQ(log.TermAt(5), 2u);
+  EXPECT_FALSE(log.TermAt(3).has_value());
+  EXPECT_EQ(log.FindConflictHint(10, 1), 4u) << "answer in the compacted prefix";
+  // Truncation and appends keep the runs right.
+  log.TruncateAfter(8);
+  EXPECT_EQ(log.last_index(), 8u);
+  EXPECT_EQ(log.last_term(), 3u);
+  log.Append(Entry{5, 9, EntryType::kNormal, nullptr});
+  EXPECT_EQ(log.TermAt(9), 5u);
+  EXPECT_EQ(log.TermAt(8), 3u);
+  // Without a loader nothing is evicted.
+  RaftLog plain;
+  for (const Entry& e : disk) plain.Append(e);
+  plain.EvictUpTo(10);
+  plain.EvictOldest(0, 10);
+  EXPECT_EQ(plain.resident_first(), 1u);
+}
+
 TEST(RaftLogTest, SliceHonoursCountAndByteLimitsButReturnsOneEntry) {
   RaftLog log;
   for (Index i = 1; i <= 10; ++i) {

@@ -29,7 +29,9 @@ void Core::TickLeader() {
   }
   if (election_elapsed_ >= config_.election_ticks) {
     election_elapsed_ = 0;
-    if (config_.check_quorum && !QuorumActive()) {
+    const bool may_check = burst_quorum_checks_ != 0;
+    if (burst_quorum_checks_ > 0) --burst_quorum_checks_;
+    if (config_.check_quorum && may_check && !QuorumActive()) {
       last_election_reason_ = "check-quorum: stepped down, lost contact with a majority";
       BecomeFollower(term_, kNoNode);
       return;
@@ -106,8 +108,11 @@ bool Core::SendAppend(NodeId peer, Progress& pr, bool allow_empty) {
   m.seq = seq_;
   m.sent_tick = now_;
   if (pr.next <= last) {
-    log_.Slice(pr.next, last, config_.max_entries_per_message, config_.max_bytes_per_message,
-               &m.entries);
+    // A storage error leaves the append empty: it still probes, and the
+    // entries are sent on a later try.
+    Status st = log_.Slice(pr.next, last, config_.max_entries_per_message,
+                           config_.max_bytes_per_message, &m.entries);
+    if (!st.ok()) m.entries.clear();
   }
   if (pr.state == ProgressState::kReplicate && !m.entries.empty()) {
     pr.next = m.entries.back().index + 1;

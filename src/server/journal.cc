@@ -32,7 +32,9 @@ Status Journal::Open(const Options& options) {
   log_options.sync_policy = ToSyncPolicy(options.fsync);
   // Recent durable entries kept in memory for followers' catch-up reads;
   // older ones are read from disk. 64 MiB cost ~67 bytes/key at 1M keys.
-  log_options.cache_bytes = 8u << 20;
+  // In a cluster the replication core keeps the most recent 4 MiB itself,
+  // so this cache only serves followers that lag a little further.
+  log_options.cache_bytes = 2u << 20;
   wal::RecoveryReport report;
   Env* env = options.env ? options.env : Env::Default();
   auto log = wal::Log::Open(env, options.dir, log_options, &report);
@@ -103,6 +105,18 @@ Status Journal::ForEachEntry(
 }
 
 uint64_t Journal::last_term() const { return log_->last_term(); }
+
+Status Journal::ReadEntries(
+    uint64_t from, uint64_t to, size_t max_bytes,
+    const std::function<void(uint64_t, uint64_t, uint8_t, std::string)>& fn) {
+  std::vector<wal::LogEntry> entries;
+  TANDEM_RETURN_IF_ERROR(log_->Read(from, max_bytes, &entries));
+  for (wal::LogEntry& e : entries) {
+    if (e.index > to) break;
+    fn(e.term, e.index, e.type, std::move(e.payload));
+  }
+  return Status::Ok();
+}
 
 Status Journal::Flush(int64_t now_monotonic_ms) {
   auto acked = log_->Sync();

@@ -61,6 +61,11 @@ class Journal {
   Status ForEachEntry(uint64_t from,
                       const std::function<Status(uint64_t term, uint64_t index, uint8_t type,
                                                  std::string_view payload)>& fn);
+  // Entries from `from` on (at least one if any), stopping once their
+  // payloads total max_bytes or after `to`; from memory or disk.
+  Status ReadEntries(uint64_t from, uint64_t to, size_t max_bytes,
+                     const std::function<void(uint64_t term, uint64_t index, uint8_t type,
+                                              std::string payload)>& fn);
   uint64_t last_term() const;
   bool has_unflushed() const { return last_index() > durable_index(); }
   // Writes every buffered entry and fsyncs as the policy says. On failure

@@ -21,6 +21,7 @@ namespace {
 
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr size_t kMaxQueuedBytes = 64u << 20;
+constexpr size_t kKeptBufferBytes = 1u << 20;
 
 void AppendFrame(std::string* out, std::string_view command, std::string_view payload) {
   resp::Writer w(out);
@@ -187,6 +188,8 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
       auto [wec, n] = co_await asio::async_write(link->socket, asio::buffer(sending), kUseTuple);
       link->writing = false;
       sending.clear();
+      // A burst (a follower catching up) must not pin its buffer for good.
+      if (sending.capacity() > kKeptBufferBytes) std::string().swap(sending);
       if (wec) {
         spdlog::info("lost connection to peer {} at {}: {}", link->id, link->address.ToString(),
                      wec.message());

@@ -121,6 +121,21 @@ Status Replicator::Start(uint64_t snapshot_index, uint64_t snapshot_term,
   // millisecond; alone it waits at most one tick (10 ms).
   rc.commit_notify_ticks = 1;
   rc.random = random_.get();
+  // Only the recent log stays in memory; a peer that lags further is sent
+  // entries read back from the WAL.
+  rc.max_resident_log_bytes = 4u << 20;
+  rc.entry_loader = [this](uint64_t from, uint64_t to, size_t max_bytes,
+                           std::vector<Entry>* out) {
+    return journal_.ReadEntries(
+        from, to, max_bytes, [&](uint64_t term, uint64_t index, uint8_t type, std::string payload) {
+          Entry e;
+          e.term = term;
+          e.index = index;
+          e.type = static_cast<EntryType>(type);
+          if (!payload.empty()) e.payload = std::make_shared<const std::string>(std::move(payload));
+          out->push_back(std::move(e));
+        });
+  };
   auto core = replication::Core::Create(rc, std::move(state));
   if (!core.ok()) return core.status();
   core_ = std::move(core).value();
@@ -157,7 +172,7 @@ void Replicator::CatchUpTicks() {
   }
   // Past a few election timeouts more ticks change nothing.
   int64_t cap = 4 * std::max<int64_t>(1, config_.election_timeout_ms / kTickMs);
-  for (int64_t i = 0; i < std::min(due, cap); ++i) core_->Tick();
+  core_->TickMany(static_cast<uint64_t>(std::min(due, cap)));
   last_tick_mono_ms_ += due * kTickMs;
 }
 

@@ -17,8 +17,8 @@ void InvariantChecker::OnLeader(NodeId id, Term term, const replication::RaftLog
   if (!checked_leaders_.insert({id, term}).second) return;
   for (Index i = std::max<Index>(log.first_index(), 1); i <= history_.size(); ++i) {
     const Entry& committed = history_[i - 1];
-    if (i > log.last_index() || log.At(i).term != committed.term ||
-        log.At(i).data() != committed.data()) {
+    auto held = i > log.last_index() ? Result<Entry>(Status::NotFound("beyond the end")) : log.Get(i);
+    if (!held.ok() || held->term != committed.term || held->data() != committed.data()) {
       Fail(fmt::format("leader completeness: node {} leads term {} without committed entry {}", id,
                        term, i));
       return;
