@@ -247,7 +247,12 @@ void Core::HandleHeartbeatResponse(const Message& msg) {
   } else {
     pr.stalled_hint = kNoStall;
   }
-  if (pr.match < log_.last_index()) {
+  if (pr.state == ProgressState::kProbe) {
+    // Probe even when the log holds nothing new: a follower that lost its
+    // data answers with a hint below its old match, and the rejection of
+    // this probe resets it (an idle cluster must catch it up too).
+    SendAppend(msg.from, pr, /*allow_empty=*/true);
+  } else if (pr.match < log_.last_index()) {
     while (SendAppend(msg.from, pr, /*allow_empty=*/false)) {
     }
   }

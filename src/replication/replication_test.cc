@@ -260,6 +260,29 @@ TEST(ReplicationTest, StaleLeaderLearnsTheNewTermAndStepsDown) {
   EXPECT_GT(c.core(1).term(), 1u);
 }
 
+TEST(ReplicationTest, AFollowerThatLostItsDataCatchesUpInAnIdleCluster) {
+  TestCluster c(3);
+  ASSERT_TRUE(c.ElectLeader(1));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Propose(1, "v").ok());
+  c.Deliver();
+  const Index last = c.core(1).log().last_index();
+  ASSERT_EQ(c.core(2).log().last_index(), last);
+  // Node 2 restarts with an empty data dir; no client writes follow.
+  TestNode& n = c.node(2);
+  n.wal.clear();
+  n.hard_state = HardState{};
+  n.applied.clear();
+  Config cfg;
+  cfg.id = 2;
+  cfg.random = n.random.get();
+  PersistedState st;
+  st.snapshot.membership.voters = {1, 2, 3};
+  n.core = std::move(Core::Create(cfg, st)).value();
+  for (int i = 0; i < 10 && c.core(2).log().last_index() < last; ++i) c.TickAll(1);
+  EXPECT_EQ(c.core(2).log().last_index(), last) << "caught up only by a later write";
+  EXPECT_EQ(n.applied.size(), last) << "every committed entry applied, the no-op included";
+}
+
 TEST(ReplicationTest, RestartFromPersistedStateKeepsTheLog) {
   TestCluster c(3);
   ASSERT_TRUE(c.ElectLeader(1));
