@@ -14,6 +14,13 @@ constexpr uint64_t kCheckpointStride = 64;
 constexpr size_t kDiskReadChunk = 256 << 10;
 // Bounds per-block overhead when many tiny Syncs fill the read cache.
 constexpr size_t kMaxCachedBlocks = 16384;
+// Preallocation writes zeros with pwrites of at most this size.
+constexpr size_t kZeroChunk = 256 << 10;
+
+std::string_view Zeros(size_t n) {
+  static const std::string* zeros = new std::string(kZeroChunk, '\0');
+  return std::string_view(*zeros).substr(0, n);
+}
 
 std::string SegmentError(const std::string& path, uint64_t offset, const std::string& what) {
   return "wal segment " + path + " offset " + std::to_string(offset) + ": " + what;
@@ -141,7 +148,9 @@ Status Log::Recover(RecoveryReport* report) {
     uint64_t bytes;
     std::string reason;
   };
-  std::optional<Repair> repair;
+  std::optional<Repair> repair;  // of the last segment, reported
+  // Zeros after the last record (preallocated space), not reported.
+  std::vector<std::pair<size_t, uint64_t>> zero_tails;  // (segment, data end)
   std::deque<Segment> found;
   std::vector<TermRun> runs;
   std::string data;
@@ -198,17 +207,30 @@ Status Log::Recover(RecoveryReport* report) {
     }
     if (scan.tail == SegmentScan::Tail::kTorn) {
       repair = Repair{scan.valid_end, data.size() - scan.valid_end, scan.error};
+    } else if (scan.tail == SegmentScan::Tail::kZeroTail) {
+      // Preallocated space: in a non-last segment, a crash between creating
+      // the next segment and cutting this one back.
+      zero_tails.emplace_back(found.size(), scan.valid_end);
     }
     seg.prev_term = scan.header.prev_term;
     seg.last_index = scan.last_index;
     seg.last_term = scan.last_term;
-    seg.end_offset = seg.written_size = seg.durable_size = scan.valid_end;
+    seg.end_offset = seg.written_size = seg.durable_size = seg.preallocated_size = scan.valid_end;
     seg.created = true;
     found.push_back(std::move(seg));
   }
 
   segments_ = std::move(found);
   term_runs_ = std::move(runs);
+  for (const auto& [i, end] : zero_tails) {
+    Segment& seg = segments_[i];
+    TANDEM_RETURN_IF_ERROR(env_->TruncateFile(seg.path, end));
+    if (i + 1 < segments_.size()) {  // the tail is fsync'd below
+      auto file = env_->OpenFile(seg.path, OpenMode::kReadWrite);
+      if (!file.ok()) return file.status();
+      TANDEM_RETURN_IF_ERROR((*file)->Sync());
+    }
+  }
   Segment& tail = segments_.back();
   if (repair.has_value()) {
     TANDEM_RETURN_IF_ERROR(env_->TruncateFile(tail.path, repair->offset));
@@ -304,7 +326,7 @@ Status Log::PrepareForWrite(Segment* seg) {
     }
     seg->created = true;
     seg->needs_truncate = false;
-    seg->written_size = kSegmentHeaderSize;
+    seg->written_size = seg->preallocated_size = kSegmentHeaderSize;
     seg->durable_size = 0;
   }
   if (seg->file == nullptr) {
@@ -315,7 +337,60 @@ Status Log::PrepareForWrite(Segment* seg) {
   if (seg->needs_truncate) {
     TANDEM_RETURN_IF_ERROR(seg->file->Truncate(seg->written_size));
     seg->needs_truncate = false;
+    seg->preallocated_size = seg->written_size;
   }
+  return Status::Ok();
+}
+
+// Extends the tail segment's file with zeros so that the next group commits
+// overwrite existing bytes instead of growing the file. Called after data was
+// written up to (or past) preallocated_size. Zeros go from the file's end to
+// round_up(written_size + kPreallocateStep), at most max(segment_bytes,
+// written_size). ENOSPC is not an error: whatever zeros fit are kept and the
+// log appends past them. Any other failure fails the Sync; the next one cuts
+// the file back to written_size and tries again.
+Status Log::Preallocate(Segment* seg) {
+  uint64_t end = seg->written_size;
+  uint64_t target = (end + 2 * kPreallocateStep - 1) / kPreallocateStep * kPreallocateStep;
+  target = std::min(target, std::max(options_.segment_bytes, end));
+  while (seg->preallocated_size < target) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kZeroChunk, target - seg->preallocated_size));
+    Status st = seg->file->WriteAt(seg->preallocated_size, Zeros(n));
+    if (!st.ok()) {
+      // Part of the zeros may be in the file: still all zero past written_size.
+      if (st.IsNoSpace()) {
+        auto size = seg->file->Size();
+        if (size.ok() && *size >= seg->preallocated_size) {
+          seg->preallocated_size = *size;
+        } else {
+          seg->needs_truncate = true;
+        }
+        return Status::Ok();
+      }
+      seg->needs_truncate = true;
+      return st;
+    }
+    seg->preallocated_size += n;
+  }
+  return Status::Ok();
+}
+
+// Before the segment after `seg` is created: cuts seg's zero tail so that a
+// closed segment ends at its last record, and (unless kNever) makes the cut
+// durable first. A crash in between leaves zeros in a non-last segment,
+// which recovery accepts. Unconditional (two syscalls per segment): after a
+// failed fsync the file may hold more than preallocated_size says.
+Status Log::TrimClosedSegment(Segment* seg) {
+  if (!seg->created) return Status::Ok();
+  seg->needs_truncate = true;
+  TANDEM_RETURN_IF_ERROR(PrepareForWrite(seg));
+  if (options_.sync_policy == SyncPolicy::kNever) return Status::Ok();
+  Status st = seg->file->Sync();  // fsync: the size change is the point
+  if (!st.ok()) {
+    OnFsyncFailure();
+    return st;
+  }
+  seg->durable_size = seg->written_size;
   return Status::Ok();
 }
 
@@ -328,9 +403,14 @@ Status Log::WritePending() {
   while (first_pending > 0 && blocks_[first_pending - 1].state == Block::State::kPending) {
     --first_pending;
   }
+  Segment& tail = segments_.back();
+  bool wrote_tail = false;
   for (size_t i = first_pending; i < blocks_.size(); ++i) {
     Block& block = blocks_[i];
     Segment* seg = FindSegment(block.first_index);
+    if (!seg->created && seg->first_index > first_index()) {
+      TANDEM_RETURN_IF_ERROR(TrimClosedSegment(FindSegment(seg->first_index - 1)));
+    }
     TANDEM_RETURN_IF_ERROR(PrepareForWrite(seg));
     Status st = seg->file->WriteAt(block.file_offset, block.bytes);
     if (!st.ok()) {
@@ -339,7 +419,15 @@ Status Log::WritePending() {
     }
     block.state = Block::State::kWritten;
     seg->written_size = block.file_offset + block.bytes.size();
+    seg->preallocated_size = std::max(seg->preallocated_size, seg->written_size);
     written_index_ = block.last_index;
+    wrote_tail |= seg == &tail;
+  }
+  // Data reached the end of the zeros (in this Sync, or in one whose
+  // preallocation failed).
+  if ((wrote_tail || tail.written_size > tail.durable_size) && tail.file != nullptr &&
+      !tail.needs_truncate && tail.preallocated_size <= tail.written_size) {
+    TANDEM_RETURN_IF_ERROR(Preallocate(&tail));
   }
   if (options_.sync_policy == SyncPolicy::kNever) {
     for (Segment& seg : segments_) {

@@ -22,6 +22,18 @@
 //                  written_index().
 //   The value Sync returns is the highest index the caller may acknowledge.
 //
+// Preallocation: the tail segment's file is kept longer than its data by
+//   writing zero bytes ahead of it (see kPreallocateStep; never past
+//   segment_bytes unless one record is larger), so a group commit normally
+//   overwrites existing zeros and its fdatasync need not write the inode
+//   (the file size does not change). When the data reaches the end of the
+//   zeros, the Sync that wrote it also writes the next zeros (extra pwrites
+//   once per step). If the zeros do not fit (ENOSPC) the log keeps what was
+//   written and goes on appending. When the log rolls to a new segment, the
+//   old one is cut back to its last record (ftruncate, then fsync unless
+//   kNever) before the new file is created. Recovery treats zeros after the
+//   last valid record as preallocated space (docs/formats.md).
+//
 // Failure semantics: if a write, ftruncate or fsync fails (ENOSPC, EIO...),
 // Sync returns the error (NoSpace / IOError) and nothing beyond the previous
 // durable point is reported durable. Every entry after the last successful
@@ -52,6 +64,11 @@
 namespace tandem::wal {
 
 enum class SyncPolicy { kAlways, kEverySecond, kNever };
+
+// When the tail segment's data reaches the end of its file, the file is
+// extended with written zeros to round_up(data end + kPreallocateStep,
+// kPreallocateStep), but not past max(segment_bytes, data end).
+inline constexpr uint64_t kPreallocateStep = 1u << 20;
 
 struct LogOptions {
   // A segment is closed and a new one started when the next record would
@@ -90,8 +107,12 @@ class Log {
   // Opens (creating dir if needed) and recovers the log in `dir`:
   //  - scans every segment in index order and validates headers, records,
   //    index continuity and term order;
-  //  - a torn record (interrupted write) at the end of the LAST segment is
-  //    cut off (file truncated) and listed in *report;
+  //  - zero bytes after the last valid record of any segment are preallocated
+  //    space: the file is cut back to its last record and nothing is
+  //    reported;
+  //  - a torn record (interrupted write, possibly followed by zeros) at the
+  //    end of the LAST segment is cut off (file truncated) and listed in
+  //    *report;
   //  - any other bad record, a bad header, a torn tail in a non-last segment,
   //    or a gap between segments fails with Corruption naming the file and
   //    byte offset. Nothing is modified in that case.
@@ -173,6 +194,9 @@ class Log {
     uint64_t end_offset = 0;      // logical size including buffered records
     uint64_t written_size = 0;    // bytes on file known good
     uint64_t durable_size = 0;    // bytes fsync'd
+    // The file's size unless needs_truncate: bytes in [written_size,
+    // preallocated_size) exist on disk and are zero (see Preallocate).
+    uint64_t preallocated_size = 0;
     bool created = false;         // file exists with its header written
     bool needs_truncate = false;  // file may hold junk past written_size
     bool new_in_dir = false;      // created since the last directory fsync
@@ -200,6 +224,8 @@ class Log {
   Segment NewSegment(uint64_t first_index, uint64_t prev_term) const;
   Segment* FindSegment(uint64_t index);
   Status PrepareForWrite(Segment* seg);
+  Status Preallocate(Segment* seg);
+  Status TrimClosedSegment(Segment* seg);
   Status WritePending();
   Status FsyncWritten();
   void OnFsyncFailure();

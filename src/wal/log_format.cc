@@ -1,6 +1,5 @@
 #include "wal/log_format.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -16,10 +15,6 @@ constexpr uint64_t kHeaderCheckSeed = 0x48454144;  // "HEAD"
 
 uint32_t LengthCheck(const char* length_bytes) {
   return Checksum32(std::string_view(length_bytes, 4), kLengthCheckSeed);
-}
-
-bool AllZero(std::string_view data) {
-  return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
 }
 
 std::string Describe(RecordDecode result, uint64_t offset) {
@@ -141,11 +136,25 @@ SegmentScan ScanSegmentImpl(std::string_view data, EntryCallback callback, void*
     size_t record_size = 0;
     RecordDecode rd = DecodeRecord(rest, &entry, &record_size);
     if (rd != RecordDecode::kOk) {
-      bool torn = rd == RecordDecode::kTruncatedHeader || rd == RecordDecode::kTruncatedPayload ||
-                  (rd == RecordDecode::kBadChecksum && record_size == rest.size()) || AllZero(rest);
-      scan.tail = torn ? SegmentScan::Tail::kTorn : SegmentScan::Tail::kCorrupt;
+      // Where the trailing zeros (preallocated, never written) begin.
+      uint64_t zeros_from = data.size();
+      while (zeros_from > offset && data[zeros_from - 1] == 0) --zeros_from;
       scan.error_offset = offset;
+      if (zeros_from == offset) {
+        scan.tail = SegmentScan::Tail::kZeroTail;
+        scan.error = std::to_string(data.size() - offset) + " zero bytes (preallocated) at offset " +
+                     std::to_string(offset);
+        return scan;
+      }
+      bool torn = zeros_from - offset < kRecordHeaderSize ||
+                  rd == RecordDecode::kTruncatedPayload ||
+                  (rd == RecordDecode::kBadChecksum && offset + record_size >= zeros_from);
+      scan.tail = torn ? SegmentScan::Tail::kTorn : SegmentScan::Tail::kCorrupt;
       scan.error = Describe(rd, offset);
+      if (torn && zeros_from < data.size()) {
+        scan.error += ", then " + std::to_string(data.size() - zeros_from) +
+                      " zero bytes (preallocated) to the end";
+      }
       return scan;
     }
     if (entry.index != scan.last_index + 1 || entry.term < scan.last_term) {

@@ -68,6 +68,7 @@ RecordDecode DecodeRecord(std::string_view data, EntryView* entry, size_t* recor
 struct SegmentScan {
   enum class Tail {
     kClean,      // every byte after the header is a valid record
+    kZeroTail,   // valid records, then only zero bytes to the end (preallocated space)
     kTorn,       // bytes after valid_end look like an interrupted write
     kCorrupt,    // a bad record followed by more data, or a sequence error
     kBadHeader,  // the segment header itself is invalid
@@ -78,8 +79,8 @@ struct SegmentScan {
   uint64_t last_index = 0;    // header.first_index - 1 when there are no records
   uint64_t last_term = 0;     // header.prev_term when there are no records
   uint64_t valid_end = 0;     // byte offset just past the last valid record
-  uint64_t error_offset = 0;  // where the problem starts (kTorn/kCorrupt/kBadHeader)
-  std::string error;          // human-readable reason (empty when kClean)
+  uint64_t error_offset = 0;  // where the tail starts (kZeroTail/kTorn/kCorrupt/kBadHeader)
+  std::string error;          // human-readable description (empty when kClean)
 };
 
 // Scans a segment image: validates the header, then records in order,
@@ -89,15 +90,19 @@ struct SegmentScan {
 // not retain the payload view beyond `data`'s lifetime.
 //
 // Classification of the first invalid record at offset X (see
-// docs/formats.md, "Recovery rules"):
-//   kTorn    - the bytes from X to the end cannot be a complete valid record
-//              followed by more data: fewer than a header's bytes, a payload
-//              that runs past the end, a checksum failure on a record that ends
-//              exactly at the end, or all bytes from X on are zero.
-//   kCorrupt - anything else (e.g. a flipped bit in a record followed by
-//              other records, an index gap, a term going backwards).
-// Whether a torn tail is acceptable (only in the last segment) is the
-// caller's decision.
+// docs/formats.md, "Recovery rules"). Let Z be the offset from which every
+// byte to the end is zero (the end of the data, as the writer preallocates
+// segments with zeros; Z = end of the image if its last byte is not zero):
+//   kZeroTail - Z <= X: only zeros follow the last valid record.
+//   kTorn     - the bytes from X to Z cannot be a complete valid record
+//               followed by more data: fewer than a record header's bytes, a
+//               payload that runs past the end of the image, or a checksum
+//               failure on a record that ends at or after Z. (The rules for an
+//               image that ends at Z, applied to one that has zeros after Z.)
+//   kCorrupt  - anything else (e.g. a flipped bit in a record followed by
+//               other records, an index gap, a term going backwards).
+// Whether a zero or torn tail is acceptable (a torn one only in the last
+// segment) is the caller's decision.
 template <typename OnEntry>
 SegmentScan ScanSegment(std::string_view data, OnEntry&& on_entry);
 SegmentScan ScanSegment(std::string_view data);

@@ -98,9 +98,35 @@ TEST(LogFormat, ScanClassifiesTornAndCorrupt) {
     EXPECT_EQ(scan.valid_end, last_start);
     EXPECT_EQ(scan.last_index, 4u);
   }
-  // Zero-filled tail (preallocated / unwritten blocks) is torn.
+  // The same cuts followed by zeros (a torn write into preallocated space:
+  // the bytes not written stay zero) are torn too.
+  for (size_t len = last_start + 1; len < data.size(); ++len) {
+    std::string padded = data.substr(0, len) + std::string(300, '\0');
+    SegmentScan scan = ScanSegment(padded);
+    EXPECT_EQ(scan.tail, SegmentScan::Tail::kTorn) << len;
+    EXPECT_EQ(scan.valid_end, last_start);
+    EXPECT_EQ(scan.error_offset, last_start);
+    EXPECT_EQ(scan.last_index, 4u);
+  }
+  // A zero-filled tail after the last record is preallocated space.
   std::string zeros = data + std::string(100, '\0');
-  EXPECT_EQ(ScanSegment(zeros).tail, SegmentScan::Tail::kTorn);
+  SegmentScan zscan = ScanSegment(zeros);
+  EXPECT_EQ(zscan.tail, SegmentScan::Tail::kZeroTail);
+  EXPECT_EQ(zscan.valid_end, data.size());
+  EXPECT_EQ(zscan.error_offset, data.size());
+  EXPECT_EQ(zscan.last_index, 5u);
+  EXPECT_EQ(zscan.record_count, 5u);
+  // Header only, then zeros.
+  EXPECT_EQ(ScanSegment(MakeSegment(1, 0, 0) + std::string(5000, '\0')).tail,
+            SegmentScan::Tail::kZeroTail);
+  // A non-zero byte anywhere in the zeros is not preallocated space.
+  for (size_t at : {size_t{0}, size_t{40}, size_t{99}}) {
+    std::string junk = zeros;
+    junk[data.size() + at] = 1;
+    EXPECT_EQ(ScanSegment(junk).tail, at < kRecordHeaderSize ? SegmentScan::Tail::kTorn
+                                                              : SegmentScan::Tail::kCorrupt)
+        << at;
+  }
   // A flipped payload bit in a middle record is corruption at that offset.
   std::string bad = data;
   size_t second = kSegmentHeaderSize + EncodedRecordSize(9);
@@ -109,10 +135,45 @@ TEST(LogFormat, ScanClassifiesTornAndCorrupt) {
   EXPECT_EQ(scan.tail, SegmentScan::Tail::kCorrupt);
   EXPECT_EQ(scan.error_offset, second);
   EXPECT_EQ(scan.last_index, 1u);
+  // ... also with zeros after the data (a preallocated file).
+  bad += std::string(4096, '\0');
+  scan = ScanSegment(bad);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kCorrupt);
+  EXPECT_EQ(scan.error_offset, second);
   // A flipped bit in the last record's payload (it ends at EOF) is torn.
   bad = data;
   bad[data.size() - 1] ^= 1;
   EXPECT_EQ(ScanSegment(bad).tail, SegmentScan::Tail::kTorn);
+  // ... also when only zeros follow it.
+  bad += std::string(4096, '\0');
+  scan = ScanSegment(bad);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kTorn);
+  EXPECT_EQ(scan.valid_end, last_start);
+  // Part of the last record's payload never written (zeros), zeros after it.
+  bad = data + std::string(4096, '\0');
+  for (size_t i = last_start + kRecordHeaderSize + 2; i < data.size(); ++i) bad[i] = 0;
+  EXPECT_EQ(ScanSegment(bad).tail, SegmentScan::Tail::kTorn);
+  // The end of the last record's header never written, zeros after it.
+  bad = data + std::string(4096, '\0');
+  for (size_t i = last_start + 12; i < data.size(); ++i) bad[i] = 0;
+  EXPECT_EQ(ScanSegment(bad).tail, SegmentScan::Tail::kTorn);
+  // A damaged (checksum) record followed by zeros and then data is corrupt.
+  bad = data + std::string(4096, '\0');
+  bad[last_start + kRecordHeaderSize] ^= 1;
+  bad.back() = 7;
+  EXPECT_EQ(ScanSegment(bad).tail, SegmentScan::Tail::kCorrupt);
+}
+
+TEST(LogFormat, RecordEndingInZerosBeforeZeroTail) {
+  // A valid record whose payload ends in zero bytes stays valid.
+  std::string data;
+  EncodeSegmentHeader(SegmentHeader{1, 0}, &data);
+  AppendRecord(EntryView{1, 1, 0, std::string(50, '\0')}, &data);
+  size_t end = data.size();
+  SegmentScan scan = ScanSegment(data + std::string(1000, '\0'));
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kZeroTail);
+  EXPECT_EQ(scan.record_count, 1u);
+  EXPECT_EQ(scan.valid_end, end);
 }
 
 TEST(LogFormat, ScanRejectsIndexGapAndTermRegression) {
