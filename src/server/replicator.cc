@@ -222,9 +222,10 @@ Result<uint64_t> Replicator::Propose(std::string record) {
       if (st.ok()) st = server_.RebuildState(applied_index_);
       if (!st.ok()) server_.RequestShutdown("cannot undo a refused proposal");
     } else {
+      // The record is in no log: rebuild from what the journal holds.
       uint64_t commit = core_->commit_index();
+      RebuildTo(std::min(commit, journal_.last_index()));
       server_.OnLeadershipLost(commit);
-      applied_index_ = commit;
     }
     return id.status();
   }
@@ -361,13 +362,20 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
 
 void Replicator::SendSnapshot(const replication::Message& msg) {
   if (snapshot_sending_.count(msg.to)) return;
-  auto latest = snapshot::FindLatestSnapshot(Env::Default(), server_.snapshot_dir(),
-                                             journal_.first_index(), nullptr);
-  if (!latest.ok() || !latest->has_value() || (*latest)->meta.last_index != msg.snapshot.index) {
+  // By name only: verifying a large snapshot here would stall the loop for
+  // seconds, and the receiver verifies every chunk and the whole file.
+  auto snapshots = snapshot::ListSnapshots(Env::Default(), server_.snapshot_dir());
+  const snapshot::SnapshotInfo* chosen = nullptr;
+  if (snapshots.ok()) {
+    for (const auto& info : *snapshots) {
+      if (info.meta.last_index == msg.snapshot.index) chosen = &info;
+    }
+  }
+  if (chosen == nullptr) {
     spdlog::warn("cannot send snapshot {} to peer {}: not on disk", msg.snapshot.index, msg.to);
     return;
   }
-  auto source = snapshot::SnapshotChunkSource::Open(Env::Default(), (*latest)->path);
+  auto source = snapshot::SnapshotChunkSource::Open(Env::Default(), chosen->path);
   if (!source.ok()) {
     spdlog::warn("cannot open snapshot for peer {}: {}", msg.to, source.status().ToString());
     return;
@@ -498,6 +506,10 @@ void Replicator::HandleReady(replication::Ready rd) {
   }
   if (rd.snapshot_to_install) InstallSnapshot(*rd.snapshot_to_install);
   if (rd.truncate_after) {
+    // Entries this node applied (as leader) are being replaced: go back to
+    // the prefix both logs share, which the journal still holds as it was
+    // (the core's commit index may already count the new leader's entries).
+    if (*rd.truncate_after < applied_index_) RebuildTo(*rd.truncate_after);
     if (config_.durability == server::Durability::kLeader) SaveTruncatedEntries(*rd.truncate_after);
     Status st = journal_.TruncateAfter(*rd.truncate_after);
     if (!st.ok()) spdlog::error("log truncation failed: {}", st.ToString());
@@ -531,6 +543,20 @@ void Replicator::HandleReady(replication::Ready rd) {
   }
   if (!rd.maybe_rolled_back.empty()) WriteRollbackFile(rd.maybe_rolled_back, /*uncertain=*/true);
   if (rd.soft_state) OnLeadershipChange(*rd.soft_state);
+}
+
+void Replicator::RebuildTo(uint64_t index) {
+  spdlog::warn("state goes back to index {} (entries up to {} were applied as leader and are "
+               "not all in the current leader's log)",
+               index, applied_index_);
+  Status st = server_.RebuildState(index);
+  if (!st.ok()) {
+    spdlog::critical("cannot rebuild the committed state: {}; stopping", st.ToString());
+    server_.RequestShutdown("rebuild after losing leadership failed");
+    stopped_ = true;
+    return;
+  }
+  applied_index_ = index;
 }
 
 void Replicator::ApplyCommitted(const std::vector<Entry>& entries) {
@@ -580,11 +606,15 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
     // Entries still only in memory (not yet in the journal) are ours.
     applied_index_ = std::max(applied_index_, core_->log().last_index());
   } else if (!leading && was_leader_) {
+    // Entries applied ahead of commit stay applied: the new leader usually
+    // holds them and commits them. If it replaces any, the truncation
+    // rebuilds the state (HandleReady); until then follower reads are
+    // refused. Rebuilding here would reload the whole dataset for nothing.
     uint64_t commit = core_->commit_index();
-    spdlog::warn("no longer leader (term {}); state goes back to the committed index {}",
-                 soft.term, commit);
+    spdlog::warn("no longer leader (term {}); {} entries applied after the committed index {} "
+                 "wait for the new leader",
+                 soft.term, applied_index_ > commit ? applied_index_ - commit : 0, commit);
     server_.OnLeadershipLost(commit);
-    applied_index_ = commit;
     requested_read_round_ = inflight_read_round_ = confirmed_read_round_;
     // Until it hears from the new leader this node's data may be behind
     // what that leader acknowledged: refuse follower reads (MASTERDOWN).

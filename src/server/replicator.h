@@ -138,6 +138,9 @@ class Replicator {
                                        std::shared_ptr<snapshot::SnapshotChunkSource> source);
   void HandleReady(replication::Ready ready);
   void ApplyCommitted(const std::vector<replication::Entry>& entries);
+  // Reloads the state machine from the snapshot and the journal up to
+  // `index`, dropping entries applied after it.
+  void RebuildTo(uint64_t index);
   void OnLeadershipChange(const replication::SoftState& soft);
   void WriteRollbackFile(const std::vector<replication::Entry>& entries, bool uncertain);
   void InstallSnapshot(const replication::SnapshotMeta& meta);

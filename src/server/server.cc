@@ -437,6 +437,11 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
       // A follower: reads see committed data only; writes go to the leader.
       if (spec->flags & kv::kCmdWrite) {
         w.Error("READONLY You can't write against a read only replica.");
+      } else if (replicator_->applied_index() > replicator_->commit_index()) {
+        // A deposed leader's state may hold writes the cluster has not
+        // committed (and may replace): no follower read until it has.
+        w.Error("TRYAGAIN this node just stopped leading and holds writes not yet committed; "
+                "retry shortly or on the leader");
       } else if (replicator_->ms_since_leader_contact() > config_.max_staleness_ms) {
         w.Error("MASTERDOWN Link with the leader is down for longer than --max-staleness (" +
                 std::to_string(config_.max_staleness_ms) +
@@ -564,13 +569,6 @@ void Server::OnJournalFailure(const Status& st) {
 }
 
 void Server::OnLeadershipLost(uint64_t commit) {
-  Status st = RebuildState(commit);
-  if (!st.ok()) {
-    spdlog::critical("cannot rebuild the committed state: {}; stopping", st.ToString());
-    exit_code_ = 1;
-    RequestShutdown("rebuild after losing leadership failed");
-    return;
-  }
   FailPendingReplies(
       commit,
       "-UNKNOWN the write's outcome is unknown: this node lost leadership before the write was "

@@ -80,8 +80,10 @@ class Server {
   // Replication state changed (commit, durability, read confirmations,
   // leadership): releases replies and re-checks blocked clients.
   void OnReplicationProgress();
-  // This node stopped leading: its state goes back to `commit` and replies
-  // waiting for later entries fail (writes with an outcome-unknown error).
+  // This node stopped leading: replies waiting for entries after `commit`
+  // fail (writes with an outcome-unknown error). The state is left as it
+  // is; the Replicator rebuilds it if the new leader replaces entries it
+  // holds (RebuildState).
   void OnLeadershipLost(uint64_t commit);
   // Applies a password change made by CONFIG SET requirepass.
   void SetRequirePass(std::string pass) { requirepass_ = std::move(pass); }
