@@ -31,7 +31,7 @@ def test_disk_full_refuses_writes_and_recovers(tandem_factory, small_disk):
     c = node.client()
     c.set("before", "ok")
     filler = small_disk / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:  # every write sees ENOSPC itself
         try:
             while True:
                 f.write(b"\0" * 65536)
