@@ -80,8 +80,10 @@ void Core::ResetTimers() {
 
 void Core::TickMany(uint64_t count) {
   burst_quorum_checks_ = 1;
+  stall_burst_ = count > config_.election_ticks / 2;
   for (uint64_t i = 0; i < count; ++i) Tick();
   burst_quorum_checks_ = -1;
+  stall_burst_ = false;
 }
 
 void Core::Tick() {

@@ -132,9 +132,12 @@ class Core {
   void Tick();
   // Advances logical time by `count` ticks at once (the owner's loop was
   // stalled). Leases expire as with single ticks, but a leader checks its
-  // quorum at most once in the burst: the answers its peers sent during
-  // the stall have not been read yet, so further checks would depose a
-  // healthy leader. The next check comes an election timeout later.
+  // quorum at most once in the burst and a follower does not campaign in
+  // it: the messages peers sent during the stall have not been read yet,
+  // so acting on their silence would depose a healthy leader. A follower
+  // whose timeout passed campaigns at the next call if it still has heard
+  // nothing. (A burst of at most half an election timeout is ordinary
+  // timer lateness: followers campaign in it as with single ticks.)
   void TickMany(uint64_t count);
 
   // Handles a message from a peer. Messages addressed elsewhere or from
@@ -311,7 +314,8 @@ class Core {
   uint64_t seq_ = 0;
   bool broadcast_pending_ = false;
   uint32_t commit_unsent_ticks_ = 0;
-  int burst_quorum_checks_ = -1;  // quorum checks left in a TickMany burst; -1 = none running  // ticks a follower's commit index lagged ours
+  int burst_quorum_checks_ = -1;  // quorum checks left in a TickMany burst; -1 = none running
+  bool stall_burst_ = false;      // in a TickMany burst longer than half an election timeout  // ticks a follower's commit index lagged ours
   NodeId transfer_target_ = kNoNode;
   uint64_t transfer_elapsed_ = 0;
   bool timeout_now_sent_ = false;

@@ -6,6 +6,9 @@ namespace tandem::replication {
 
 void Core::TickElection() {
   ++election_elapsed_;
+  // In a TickMany burst the leader's messages sent during the stall are not
+  // read yet: campaign at the next regular tick if they still say nothing.
+  if (stall_burst_) return;
   if (IsPromotable() && election_elapsed_ >= randomized_timeout_) {
     last_election_reason_ =
         leader_ != kNoNode ? "election timeout: leader silent" : "election timeout: no leader";

@@ -198,6 +198,32 @@ TEST(ElectionTest, AStalledLeaderChecksItsQuorumOnceInTheCatchUpBurst) {
   EXPECT_EQ(d.core(1).role(), Role::kFollower);
 }
 
+TEST(ElectionTest, AStalledFollowerReadsItsMessagesBeforeCampaigning) {
+  TestCluster c(3);  // election_ticks 10, timeouts in [10, 20)
+  ASSERT_TRUE(c.ElectLeader(1));
+  c.TickAll(3);
+  c.Tick(1, 1);  // the leader's heartbeat waits in node 2's "socket"
+  c.core(2).TickMany(40);
+  EXPECT_EQ(c.core(2).role(), Role::kFollower) << "campaigned before reading the leader";
+  c.Deliver();  // the heartbeat is read
+  c.core(2).TickMany(1);
+  EXPECT_EQ(c.core(2).role(), Role::kFollower);
+  EXPECT_EQ(c.core(2).leader(), 1u);
+  // Still silent after the stall: it campaigns at the next regular ticks.
+  c.Isolate(1);
+  c.core(2).TickMany(40);
+  EXPECT_EQ(c.core(2).role(), Role::kFollower);
+  c.core(2).TickMany(1);
+  EXPECT_NE(c.core(2).role(), Role::kFollower);
+  // Short bursts (a late timer) campaign as single ticks do.
+  TestCluster d(3);
+  ASSERT_TRUE(d.ElectLeader(1));
+  d.TickAll(3);
+  d.Isolate(1);
+  for (int i = 0; i < 25 && d.core(2).role() == Role::kFollower; ++i) d.core(2).TickMany(2);
+  EXPECT_NE(d.core(2).role(), Role::kFollower);
+}
+
 TEST(ElectionTest, FollowerThatHearsFromALeaderIgnoresVoteRequests) {
   TestCluster c(3);
   ASSERT_TRUE(c.ElectLeader(1));
