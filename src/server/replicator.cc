@@ -139,7 +139,8 @@ Status Replicator::Start(uint64_t snapshot_index, uint64_t snapshot_term,
   auto core = replication::Core::Create(rc, std::move(state));
   if (!core.ok()) return core.status();
   core_ = std::move(core).value();
-  applied_index_ = snapshot_index;
+  applied_index_ = handed_commit_ = snapshot_index;
+  applied_term_ = snapshot_term;
   peers_.Start();
   ScheduleTick();
   spdlog::info("replication: node {} of {} voters, term {}, log {}..{}", config_.node_id,
@@ -230,6 +231,7 @@ Result<uint64_t> Replicator::Propose(std::string record) {
     return id.status();
   }
   applied_index_ = id->index;  // the server applied it already
+  applied_term_ = id->term;
   ScheduleReady();
   return id->index;
 }
@@ -438,6 +440,8 @@ void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
     return;
   }
   applied_index_ = meta.index;
+  applied_term_ = meta.term;
+  handed_commit_ = std::max(handed_commit_, meta.index);
   received_snapshot_index_ = 0;
   spdlog::info("installed snapshot at index {} ({} keys)", meta.index,
                server_.state_machine().keyspace().size());
@@ -504,12 +508,18 @@ void Replicator::HandleReady(replication::Ready rd) {
       return;
     }
   }
+  if (applied_index_ > handed_commit_) {
+    // Entries applied ahead of commit (as leader) must still be in the log
+    // as they were applied: same term at the last one means the same
+    // entries (log matching). A new leader may have replaced them, even
+    // ones never written to the journal; then go back to the committed
+    // prefix, which the journal holds (this Ready's changes are not
+    // written yet).
+    auto term = core_->log().TermAt(applied_index_);
+    if (!term || *term != applied_term_) RebuildTo(handed_commit_);
+  }
   if (rd.snapshot_to_install) InstallSnapshot(*rd.snapshot_to_install);
   if (rd.truncate_after) {
-    // Entries this node applied (as leader) are being replaced: go back to
-    // the prefix both logs share, which the journal still holds as it was
-    // (the core's commit index may already count the new leader's entries).
-    if (*rd.truncate_after < applied_index_) RebuildTo(*rd.truncate_after);
     if (config_.durability == server::Durability::kLeader) SaveTruncatedEntries(*rd.truncate_after);
     Status st = journal_.TruncateAfter(*rd.truncate_after);
     if (!st.ok()) spdlog::error("log truncation failed: {}", st.ToString());
@@ -557,10 +567,12 @@ void Replicator::RebuildTo(uint64_t index) {
     return;
   }
   applied_index_ = index;
+  applied_term_ = core_->log().TermAt(index).value_or(0);
 }
 
 void Replicator::ApplyCommitted(const std::vector<Entry>& entries) {
   for (const Entry& e : entries) {
+    handed_commit_ = std::max(handed_commit_, e.index);
     if (e.index <= applied_index_) continue;  // the leader applied its own already
     if (e.type == EntryType::kNormal) {
       Status st = server_.state_machine().ApplyEncoded(e.data());
@@ -572,6 +584,7 @@ void Replicator::ApplyCommitted(const std::vector<Entry>& entries) {
       }
     }
     applied_index_ = e.index;
+    applied_term_ = e.term;
   }
 }
 
@@ -597,6 +610,7 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
             TANDEM_RETURN_IF_ERROR(server_.state_machine().ApplyEncoded(p));
           }
           applied_index_ = index;
+          applied_term_ = term;
           return Status::Ok();
         });
     if (!st.ok()) {
@@ -604,12 +618,16 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
       server_.RequestShutdown("apply failed");
     }
     // Entries still only in memory (not yet in the journal) are ours.
-    applied_index_ = std::max(applied_index_, core_->log().last_index());
+    if (core_->log().last_index() > applied_index_) {
+      applied_index_ = core_->log().last_index();
+      applied_term_ = core_->log().last_term();
+    }
   } else if (!leading && was_leader_) {
     // Entries applied ahead of commit stay applied: the new leader usually
-    // holds them and commits them. If it replaces any, the truncation
-    // rebuilds the state (HandleReady); until then follower reads are
-    // refused. Rebuilding here would reload the whole dataset for nothing.
+    // holds them and commits them. If it replaces any, HandleReady sees the
+    // term at the applied index change and rebuilds; until the entries are
+    // committed follower reads are refused. Rebuilding here would reload
+    // the whole dataset for nothing.
     uint64_t commit = core_->commit_index();
     spdlog::warn("no longer leader (term {}); {} entries applied after the committed index {} "
                  "wait for the new leader",

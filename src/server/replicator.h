@@ -118,6 +118,9 @@ class Replicator {
   uint64_t leader_id() const;
   std::optional<HostPort> leader_address() const;
   uint64_t applied_index() const { return applied_index_; }
+  // The state holds entries not yet handed over as committed (a leader's,
+  // or a deposed leader's until its entries commit or are replaced).
+  bool state_ahead_of_commit() const { return applied_index_ > handed_commit_; }
   uint64_t commit_index() const;
   std::vector<FollowerInfo> followers() const;
   int64_t last_election_unix_ms() const { return last_election_unix_ms_; }
@@ -157,6 +160,8 @@ class Replicator {
   asio::steady_timer tick_timer_;
   bool ready_scheduled_ = false;
   uint64_t applied_index_ = 0;
+  uint64_t applied_term_ = 0;   // term of the entry at applied_index_ when applied
+  uint64_t handed_commit_ = 0;  // highest committed entry the core handed over
   uint64_t next_read_round_ = 1;
   uint64_t requested_read_round_ = 0;
   uint64_t confirmed_read_round_ = 0;

@@ -438,7 +438,7 @@ void Server::Dispatch(Client& c, std::span<const std::string_view> args) {
       // A follower: reads see committed data only; writes go to the leader.
       if (spec->flags & kv::kCmdWrite) {
         w.Error("READONLY You can't write against a read only replica.");
-      } else if (replicator_->applied_index() > replicator_->commit_index()) {
+      } else if (replicator_->state_ahead_of_commit()) {
         // A deposed leader's state may hold writes the cluster has not
         // committed (and may replace): no follower read until it has.
         w.Error("TRYAGAIN this node just stopped leading and holds writes not yet committed; "
