@@ -65,6 +65,17 @@ bool DecodeSnapshotChunk(std::string_view in, snapshot::SnapshotOffer* offer,
   return true;
 }
 
+// A replication entry from the fields the journal stores (an empty
+// payload is a null one, as the core keeps no-op entries).
+Entry EntryFromJournal(uint64_t term, uint64_t index, uint8_t type, std::string payload) {
+  Entry e;
+  e.term = term;
+  e.index = index;
+  e.type = static_cast<EntryType>(type);
+  if (!payload.empty()) e.payload = std::make_shared<const std::string>(std::move(payload));
+  return e;
+}
+
 }  // namespace
 
 struct Replicator::SnapshotReceive {
@@ -102,12 +113,7 @@ Status Replicator::Start(uint64_t snapshot_index, uint64_t snapshot_term,
   TANDEM_RETURN_IF_ERROR(journal_.ForEachEntry(
       snapshot_index + 1,
       [&](uint64_t term, uint64_t index, uint8_t type, std::string_view payload) {
-        Entry e;
-        e.term = term;
-        e.index = index;
-        e.type = static_cast<EntryType>(type);
-        if (!payload.empty()) e.payload = std::make_shared<const std::string>(payload);
-        state.entries.push_back(std::move(e));
+        state.entries.push_back(EntryFromJournal(term, index, type, std::string(payload)));
         return Status::Ok();
       }));
   random_ = std::make_unique<replication::SeededRandom>(
@@ -128,12 +134,7 @@ Status Replicator::Start(uint64_t snapshot_index, uint64_t snapshot_term,
                            std::vector<Entry>* out) {
     return journal_.ReadEntries(
         from, to, max_bytes, [&](uint64_t term, uint64_t index, uint8_t type, std::string payload) {
-          Entry e;
-          e.term = term;
-          e.index = index;
-          e.type = static_cast<EntryType>(type);
-          if (!payload.empty()) e.payload = std::make_shared<const std::string>(std::move(payload));
-          out->push_back(std::move(e));
+          out->push_back(EntryFromJournal(term, index, type, std::move(payload)));
         });
   };
   auto core = replication::Core::Create(rc, std::move(state));
@@ -650,12 +651,7 @@ void Replicator::SaveTruncatedEntries(uint64_t after) {
   Status st = journal_.ForEachEntry(
       after + 1, [&](uint64_t term, uint64_t index, uint8_t type, std::string_view payload) {
         if (static_cast<EntryType>(type) != EntryType::kNormal) return Status::Ok();
-        Entry e;
-        e.term = term;
-        e.index = index;
-        e.type = EntryType::kNormal;
-        e.payload = std::make_shared<const std::string>(payload);
-        cut.push_back(std::move(e));
+        cut.push_back(EntryFromJournal(term, index, type, std::string(payload)));
         return Status::Ok();
       });
   if (!st.ok()) spdlog::error("cannot read entries to roll back: {}", st.ToString());
