@@ -65,7 +65,6 @@ class RaftLog {
 
   // Reading back evicted entries. Evicting requires a loader.
   void set_loader(EntryLoader loader) { loader_ = std::move(loader); }
-  bool has_loader() const { return static_cast<bool>(loader_); }
   // Drops the payloads of entries <= index from memory (they must be
   // durable in the loader's storage). No-op without a loader.
   void EvictUpTo(Index index);
