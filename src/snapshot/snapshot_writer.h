@@ -1,7 +1,8 @@
 // SnapshotWriter: writes a snapshot file atomically. Entries go to
 // "<final name>.tmp"; Finish() appends the trailer, fsyncs, renames to
 // "snapshot-<index>-<term>.snap", fsyncs the directory and prunes older
-// snapshots. Plain blocking calls and no threads, so it can run in a
+// snapshots. Data is synced every 16 MiB on the way (the final fsync then
+// has little left to flush). Plain blocking calls and no threads, so it can run in a
 // fork()ed child (BGSAVE-style) with PosixEnv.
 #pragma once
 
@@ -53,6 +54,7 @@ class SnapshotWriter {
   std::string buf_;
   StreamingChecksum checksum_;
   uint64_t entries_ = 0;
+  uint64_t unsynced_bytes_ = 0;  // written since the last sync
   bool finished_ = false;
 };
 
