@@ -101,6 +101,7 @@ Lines PersistenceSection(Server& s) {
   Add(l, "tandem_log_last_index", j.last_index());
   Add(l, "tandem_log_durable_index", j.durable_index());
   Add(l, "tandem_log_bytes_since_snapshot", j.bytes_since_snapshot());
+  Add(l, "tandem_log_flushes", j.flushes());
   Add(l, "tandem_snapshot_index", snap.last_index());
   Add(l, "tandem_disk_error", j.failed() ? j.failure().ToString() : "none");
   return l;

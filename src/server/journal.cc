@@ -124,6 +124,7 @@ Status Journal::Flush(int64_t now_monotonic_ms) {
     failure_ = acked.status();
     return failure_;
   }
+  if (*acked > acked_index_) ++flushes_;
   acked_index_ = *acked;
   if (options_.fsync == FsyncPolicy::kAlways) {
     synced_index_ = *acked;

@@ -93,6 +93,9 @@ class Journal {
   uint64_t last_index() const;
   uint64_t durable_index() const;
   uint64_t bytes_since_snapshot() const { return bytes_since_snapshot_; }
+  // Flushes that made new entries durable since the journal was opened
+  // (group commits: one write and, under `always`, one fsync each).
+  uint64_t flushes() const { return flushes_; }
   void ResetBytesSinceSnapshot() { bytes_since_snapshot_ = 0; }
   FsyncPolicy fsync_policy() const { return options_.fsync; }
   void set_fsync_policy(FsyncPolicy p);
@@ -102,6 +105,7 @@ class Journal {
   std::unique_ptr<wal::Log> log_;
   Status failure_;
   uint64_t bytes_since_snapshot_ = 0;
+  uint64_t flushes_ = 0;
   uint64_t acked_index_ = 0;  // highest index a client may see acknowledged
   uint64_t synced_index_ = 0;  // highest index fsync'd
   int64_t last_fsync_ms_ = 0;

@@ -26,6 +26,10 @@ namespace tandem::server {
 
 namespace {
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+// A connection reads ahead while its replies wait for the log up to this
+// many bytes of commands or replies per round (the loop turn stays short:
+// the node still answers its peers in time).
+constexpr size_t kReadAheadBytes = 256 << 10;
 }  // namespace
 
 Server::Server(Config config)
@@ -265,34 +269,61 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
   resp::RequestParser parser(popts);
   std::vector<std::string_view> args;
 
-  while (!client.killed) {
+  // Synchronous reads below return would_block instead of waiting.
+  socket.non_blocking(true, ec);
+  bool closed = false;
+  while (!client.killed && !closed) {
     std::span<char> space = parser.PrepareRead(parser.ReadSizeHint());
     auto [rec, n] =
         co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kUseTuple);
     if (rec) break;
     parser.CommitRead(n);
-    for (;;) {
-      auto outcome = parser.Next(&args);
-      if (outcome == resp::RequestParser::Outcome::kNeedMore) break;
-      if (outcome == resp::RequestParser::Outcome::kError) {
-        spdlog::debug("client {} protocol error: {}", client.addr, parser.error());
-        resp::Writer(&client.out, client.protocol).Error(parser.error());
-        client.pending.push_back({client.out.size(), client.wait_index, false, 0});
-        client.close_after_reply = true;
+    // Commands read in this round: what the read brought and, for a
+    // pipelining client whose replies must wait for the log, what else has
+    // already arrived, so one commit covers it all (a bulk load over one
+    // connection would otherwise get one socket read per commit round).
+    size_t round_bytes = n;
+    size_t read_size = space.size();
+    for (int commands = 0;;) {
+      for (;;) {
+        auto outcome = parser.Next(&args);
+        if (outcome == resp::RequestParser::Outcome::kNeedMore) break;
+        if (outcome == resp::RequestParser::Outcome::kError) {
+          spdlog::debug("client {} protocol error: {}", client.addr, parser.error());
+          resp::Writer(&client.out, client.protocol).Error(parser.error());
+          client.pending.push_back({client.out.size(), client.wait_index, false, 0});
+          client.close_after_reply = true;
+          break;
+        }
+        if (client.peer_id != 0) {
+          DispatchPeerFrame(client, args);
+          continue;
+        }
+        Dispatch(client, args);
+        parser.set_require_auth(!client.authenticated);
+        if (client.blocked()) {
+          // A blocking command: nothing after it runs until it has replied.
+          co_await WaitUntilReleasable(client);
+          if (client.killed) break;
+        }
+        if (client.close_after_reply) break;
+        ++commands;
+      }
+      if (client.killed || client.close_after_reply || client.out.empty() || Releasable(client))
+        break;
+      bool pipelining = commands > 1 || n == read_size;
+      if (!pipelining || round_bytes >= kReadAheadBytes || client.out.size() >= kReadAheadBytes)
+        break;
+      space = parser.PrepareRead(parser.ReadSizeHint());
+      read_size = space.size();
+      n = socket.read_some(asio::buffer(space.data(), space.size()), rec);
+      if (rec == asio::error::would_block) break;
+      if (rec) {
+        closed = true;
         break;
       }
-      if (client.peer_id != 0) {
-        DispatchPeerFrame(client, args);
-        continue;
-      }
-      Dispatch(client, args);
-      parser.set_require_auth(!client.authenticated);
-      if (client.blocked()) {
-        // A blocking command: nothing after it runs until it has replied.
-        co_await WaitUntilReleasable(client);
-        if (client.killed) break;
-      }
-      if (client.close_after_reply) break;
+      parser.CommitRead(n);
+      round_bytes += n;
     }
     client.query_buffer_bytes = parser.unparsed_bytes();
     if (!client.out.empty()) {

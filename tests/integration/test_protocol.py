@@ -94,3 +94,29 @@ def test_unknown_command_and_arity_errors(r):
 
 def test_quit_closes_connection(tandem):
     assert raw_exchange(tandem.port, b"QUIT\r\nPING\r\n") == b"+OK\r\n"
+
+
+def test_one_pipelining_connection_gets_large_group_commits(tandem):
+    # A bulk load over one connection (redis-cli --pipe): while the replies
+    # of one read wait for the fsync, the connection reads on, so one commit
+    # covers up to 256 KiB of commands instead of one socket read (16 KiB).
+    n = 20000
+    payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                       % (len(k), k, len(v), v)
+                       for k, v in ((b"bulk:%06d" % i, b"value:%06d" % i) for i in range(n)))
+    r = tandem.client()
+    flushes_before = int(r.info("persistence")["tandem_log_flushes"])
+    with socket.create_connection(("127.0.0.1", tandem.port), timeout=30) as s:
+        s.sendall(payload)
+        expected = b"+OK\r\n" * n
+        got = b""
+        while len(got) < len(expected):
+            data = s.recv(1 << 20)
+            assert data, "connection closed early"
+            got += data
+    assert got == expected
+    assert r.dbsize() == n and r.get("bulk:019999") == "value:019999"
+    flushes = int(r.info("persistence")["tandem_log_flushes"]) - flushes_before
+    # ~640 KB of commands: at least 40 flushes when each 16 KiB read is its
+    # own commit; a handful with read-ahead.
+    assert 1 <= flushes <= 20, flushes
