@@ -46,7 +46,7 @@ void RaftLog::Append(Entry entry) {
   assert(entry.index == last_index_ + 1);
   assert(entry.term >= last_term());
   if (runs_.empty() || runs_.back().term != entry.term) runs_.push_back({entry.index, entry.term});
-  resident_bytes_ += entry.ByteSize();
+  resident_bytes_ += ResidentBytes(entry);
   last_index_ = entry.index;
   entries_.push_back(std::move(entry));
 }
@@ -55,7 +55,7 @@ void RaftLog::TruncateAfter(Index index) {
   assert(index >= snapshot_index_);
   if (index >= last_index_) return;
   while (!entries_.empty() && entries_.back().index > index) {
-    resident_bytes_ -= entries_.back().ByteSize();
+    resident_bytes_ -= ResidentBytes(entries_.back());
     entries_.pop_back();
   }
   while (!runs_.empty() && runs_.back().start > index) runs_.pop_back();
@@ -66,7 +66,7 @@ void RaftLog::TruncateAfter(Index index) {
 
 void RaftLog::DropFront(size_t count) {
   count = std::min(count, entries_.size());
-  for (size_t i = 0; i < count; ++i) resident_bytes_ -= entries_[i].ByteSize();
+  for (size_t i = 0; i < count; ++i) resident_bytes_ -= ResidentBytes(entries_[i]);
   if (count <= kFreeInline) {
     entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(count));
     return;
@@ -113,7 +113,7 @@ void RaftLog::EvictOldest(size_t target_bytes, Index limit) {
   size_t count = 0;
   size_t bytes = resident_bytes_;
   while (count < entries_.size() && bytes > target_bytes && entries_[count].index <= limit) {
-    bytes -= entries_[count].ByteSize();
+    bytes -= ResidentBytes(entries_[count]);
     ++count;
   }
   DropFront(count);

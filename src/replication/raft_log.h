@@ -71,8 +71,16 @@ class RaftLog {
   // Evicts the oldest resident entries, none above `limit`, until at most
   // target_bytes stay resident. No-op without a loader.
   void EvictOldest(size_t target_bytes, Index limit);
-  // ByteSize() total of the resident entries.
+  // Memory held by the resident entries: ResidentBytes() total.
   size_t resident_bytes() const { return resident_bytes_; }
+  // What one resident entry costs in memory: ByteSize() plus what it does
+  // not count. A 40-byte SET record takes ~150 bytes: 40 for the deque
+  // slot, a 64-byte block for the shared string (control block + string
+  // object) and a 48-byte block for its characters; ByteSize() says 64.
+  static size_t ResidentBytes(const Entry& e) {
+    return e.ByteSize() + kResidentOverheadBytes;
+  }
+  static constexpr size_t kResidentOverheadBytes = 96;
 
   // Appends copies of entries [from, to] to *out, stopping early after
   // `max_entries` or once `max_bytes` is exceeded (at least one entry is
