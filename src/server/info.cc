@@ -112,6 +112,7 @@ Lines StatsSection(Server& s) {
   Add(l, "total_connections_received", s.total_connections());
   Add(l, "total_commands_processed", s.total_commands());
   Add(l, "expired_keys", s.expired_keys());
+  Add(l, "latest_fork_usec", s.snapshotter().latest_fork_usec());
   return l;
 }
 

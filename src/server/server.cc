@@ -672,9 +672,23 @@ void Server::OnCronTick() {
   }
   if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) CompactAfterSnapshot(*done);
   MaybeAutoSnapshot();
+  MaybeReleaseFreeMemory();
   // Blocked clients with deadlines are woken by their own timers; this
   // catches replication changes that did not post progress.
   WakeReleasableClients();
+}
+
+void Server::MaybeReleaseFreeMemory() {
+  // Activity: commands served and log entries written (a follower serves
+  // few commands but writes every entry).
+  uint64_t activity = total_commands_ + journal_.last_index();
+  bool idle = activity == activity_at_last_tick_;
+  activity_at_last_tick_ = activity;
+  if (!idle || activity == activity_at_last_release_) return;
+  activity_at_last_release_ = activity;
+  FreeMemoryReport r = ReleaseFreeHeapMemory();
+  spdlog::debug("idle: returned {} MiB of freed memory to the system in {:.1f} ms",
+                (r.rss_before - r.rss_after) >> 20, r.millis);
 }
 
 void Server::CompactAfterSnapshot(uint64_t index) {

@@ -114,6 +114,11 @@ class Server {
   Status BindListener();
   void OnJournalFailure(const Status& st);
   void ProbeDisk();
+  // Once the server goes idle (no command and no log entry for a cron
+  // tick) after activity: hands the memory freed meanwhile back to the
+  // system (util/free_memory.h), as jemalloc's decay does for Redis. Not
+  // under load: it walks the heap (up to tens of ms).
+  void MaybeReleaseFreeMemory();
   void MaybeAutoSnapshot();
   void CompactAfterSnapshot(uint64_t index);
   struct SnapshotPoint {
@@ -153,6 +158,8 @@ class Server {
   uint64_t expired_keys_ = 0;
   int lock_fd_ = -1;
   int64_t last_disk_probe_ms_ = 0;
+  uint64_t activity_at_last_tick_ = 0;     // MaybeReleaseFreeMemory
+  uint64_t activity_at_last_release_ = 0;
 };
 
 }  // namespace tandem::server

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "snapshot/snapshot_reader.h"
 #include "snapshot/snapshot_store.h"
@@ -76,6 +77,7 @@ Status Snapshotter::SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t
 Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, uint64_t term,
                                     const std::string& metadata, int64_t now_unix_ms) {
   if (in_progress()) return Status::Busy("a background snapshot is running");
+  auto fork_start = std::chrono::steady_clock::now();
   pid_t pid = fork();
   if (pid < 0) return Status::FromErrno("fork for a background snapshot", errno);
   if (pid == 0) {
@@ -87,10 +89,14 @@ Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, 
     }
     _exit(st.ok() ? 0 : 1);
   }
+  latest_fork_usec_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - fork_start)
+                         .count();
   child_ = pid;
   child_index_ = index;
   child_started_ms_ = now_unix_ms;
-  spdlog::info("background snapshot at index {} started by pid {}", index, pid);
+  spdlog::info("background snapshot at index {} started by pid {} (fork took {} ms)", index, pid,
+               latest_fork_usec_ / 1000);
   return Status::Ok();
 }
 

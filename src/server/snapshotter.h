@@ -52,6 +52,8 @@ class Snapshotter {
   int64_t last_success_unix_ms() const { return last_success_ms_; }
   bool last_status_ok() const { return last_ok_; }
   uint64_t last_index() const { return last_index_; }
+  // How long the last fork() blocked the server (Redis's latest_fork_usec).
+  int64_t latest_fork_usec() const { return latest_fork_usec_; }
   const std::string& dir() const { return dir_; }
 
  private:
@@ -67,6 +69,7 @@ class Snapshotter {
   int64_t last_success_ms_ = 0;
   bool last_ok_ = true;
   uint64_t last_index_ = 0;
+  int64_t latest_fork_usec_ = 0;
 };
 
 }  // namespace tandem::server
