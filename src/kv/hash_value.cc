@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "kv/key_hash.h"
+
 namespace tandem::kv {
 
 // One field: the value as a std::string (GetMutable hands it out), the
@@ -44,12 +46,12 @@ std::unique_ptr<HashValue> HashValue::Clone() const {
 }
 
 const std::string* HashValue::Get(std::string_view field) const {
-  Node* n = table_.Find(field, HashKey(field));
+  Node* n = table_.Find(field, KeyHash(field));
   return n ? &n->value : nullptr;
 }
 
 std::string* HashValue::GetMutable(std::string_view field) {
-  Node* n = table_.Find(field, HashKey(field));
+  Node* n = table_.Find(field, KeyHash(field));
   return n ? &n->value : nullptr;
 }
 
@@ -57,7 +59,7 @@ bool HashValue::Set(std::string_view field, std::string_view value) {
   if (listpack_) {
     max_len_ = std::max({max_len_, field.size(), value.size()});
   }
-  uint32_t hash = HashKey(field);
+  uint32_t hash = KeyHash(field);
   bool created = false;
   if (Node* n = table_.Find(field, hash)) {
     n->value.assign(value);
@@ -72,7 +74,7 @@ bool HashValue::Set(std::string_view field, std::string_view value) {
 }
 
 bool HashValue::Erase(std::string_view field) {
-  Node* n = table_.Remove(field, HashKey(field));
+  Node* n = table_.Remove(field, KeyHash(field));
   if (n == nullptr) return false;
   FreeNode(n);
   return true;

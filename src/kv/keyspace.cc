@@ -8,6 +8,7 @@
 #include <new>
 #include <vector>
 
+#include "kv/key_hash.h"
 #include "kv/probe_table.h"
 
 namespace tandem::kv {
@@ -221,7 +222,7 @@ struct Keyspace::Impl {
   ProbeTable<Node, NodeTraits> table;
   ExpireTable expires;
 
-  Node* FindNode(std::string_view key) const { return table.Find(key, HashKey(key)); }
+  Node* FindNode(std::string_view key) const { return table.Find(key, KeyHash(key)); }
 
   int64_t ExpireOf(const Node* n) const {
     return n->has_expire() ? expires.Get(n) : kNoExpire;
@@ -237,7 +238,7 @@ struct Keyspace::Impl {
 
   // Removes the node from the table and its expiry; caller frees.
   Node* Unlink(std::string_view key) {
-    Node* n = table.Remove(key, HashKey(key));
+    Node* n = table.Remove(key, KeyHash(key));
     if (n != nullptr) expires.Remove(n);
     return n;
   }
@@ -283,7 +284,7 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
 }
 
 Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
-  uint32_t hash = HashKey(key);
+  uint32_t hash = KeyHash(key);
   if (Node* n = impl_->table.Find(key, hash)) {
     n->value() = std::move(value);
     if (!keep_ttl) impl_->expires.Remove(n);

@@ -41,6 +41,7 @@ struct PeerLinks::Link {
   asio::steady_timer wake;
   asio::ip::tcp::socket socket;
   bool connected = false;
+  uint64_t connections = 0;
   bool stopped = false;
   bool writing = false;  // the link's coroutine has bytes in an async_write
 };
@@ -101,6 +102,11 @@ bool PeerLinks::SendSnapshotChunk(uint64_t to, std::string_view chunk) {
 bool PeerLinks::connected(uint64_t id) const {
   auto it = links_.find(id);
   return it != links_.end() && it->second->connected;
+}
+
+uint64_t PeerLinks::connections(uint64_t id) const {
+  auto it = links_.find(id);
+  return it == links_.end() ? 0 : it->second->connections;
 }
 
 size_t PeerLinks::queued_bytes(uint64_t id) const {
@@ -174,6 +180,7 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
     spdlog::info("connected to peer {} at {}", link->id, link->address.ToString());
     link->socket.non_blocking(true, ec);
     link->connected = true;
+    ++link->connections;
     backoff = std::chrono::milliseconds(50);
     std::string sending;
     while (!link->stopped) {

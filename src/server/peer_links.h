@@ -40,6 +40,9 @@ class PeerLinks {
   // Returns false when the peer is not connected or its queue is full.
   bool SendSnapshotChunk(uint64_t to, std::string_view chunk);
   bool connected(uint64_t id) const;
+  // How many times the link to `id` has connected (a changed count means
+  // the peer may have restarted since).
+  uint64_t connections(uint64_t id) const;
   // Bytes queued for `id` and not yet written.
   size_t queued_bytes(uint64_t id) const;
 

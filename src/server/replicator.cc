@@ -30,6 +30,17 @@ constexpr int kTickMs = 10;
 constexpr size_t kSnapshotChunkBytes = 1 << 20;
 constexpr size_t kMaxQueuedSnapshotBytes = 8 << 20;
 
+// How long after streaming a snapshot to a follower a request to send it
+// the same snapshot again repeats only the install message. The core gives
+// up on a snapshot two election timeouts after asking for it, but a large
+// one takes longer than that to stream and load (the follower's loop is
+// busy loading); streaming it again would double the transfer. A follower
+// that reconnected since (it may have restarted and lost the file) or still
+// has not installed it after this grace gets it streamed again.
+int64_t SnapshotInstallGraceMs(uint64_t bytes) {
+  return 5000 + static_cast<int64_t>(bytes / (20u << 20)) * 1000;  // 5 s + 1 s per 20 MiB
+}
+
 Durability ToCoreDurability(server::Durability d) {
   switch (d) {
     case server::Durability::kLeader: return Durability::kLeader;
@@ -365,6 +376,17 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
 
 void Replicator::SendSnapshot(const replication::Message& msg) {
   if (snapshot_sending_.count(msg.to)) return;
+  if (auto sent = snapshot_sent_.find(msg.to);
+      sent != snapshot_sent_.end() && sent->second.index == msg.snapshot.index &&
+      sent->second.connection == peers_.connections(msg.to) &&
+      server_.clock().MonotonicMs() - sent->second.done_mono_ms <
+          SnapshotInstallGraceMs(sent->second.bytes)) {
+    // Just streamed over this same connection (the follower did not
+    // restart since): it has the bytes and is probably loading them.
+    // Repeat the install message only.
+    peers_.SendMessage(msg.to, replication::EncodeMessage(msg));
+    return;
+  }
   // By name only: verifying a large snapshot here would stall the loop for
   // seconds, and the receiver verifies every chunk and the whole file.
   auto snapshots = snapshot::ListSnapshots(Env::Default(), server_.snapshot_dir());
@@ -417,7 +439,11 @@ asio::awaitable<void> Replicator::StreamSnapshot(
     }
     offset += chunk->data.size();
   }
-  if (ok && !stopped_) peers_.SendMessage(msg.to, replication::EncodeMessage(msg));
+  if (ok && !stopped_) {
+    peers_.SendMessage(msg.to, replication::EncodeMessage(msg));
+    snapshot_sent_[msg.to] = {msg.snapshot.index, server_.clock().MonotonicMs(),
+                              source->offer().total_size, peers_.connections(msg.to)};
+  }
   if (!ok) spdlog::info("snapshot transfer to peer {} interrupted; the leader will retry", msg.to);
   snapshot_sending_.erase(msg.to);
 }

@@ -177,6 +177,14 @@ class Replicator {
   uint64_t received_snapshot_index_ = 0;
   std::string received_snapshot_path_;
   std::set<uint64_t> snapshot_sending_;
+  // The last snapshot streamed completely to each peer (SendSnapshot).
+  struct SentSnapshot {
+    uint64_t index = 0;
+    int64_t done_mono_ms = 0;
+    uint64_t bytes = 0;
+    uint64_t connection = 0;  // PeerLinks::connections() when it completed
+  };
+  std::map<uint64_t, SentSnapshot> snapshot_sent_;
 };
 
 }  // namespace tandem::server

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <chrono>
 
-#include "snapshot/snapshot_reader.h"
 #include "snapshot/snapshot_store.h"
 #include "snapshot/snapshot_writer.h"
 
@@ -16,27 +15,22 @@ namespace tandem::server {
 Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
                                                     uint64_t log_first_index) {
   snapshot::SnapshotScanReport report;
-  auto latest = snapshot::FindLatestSnapshot(env_, dir_, log_first_index, &report);
+  // One read of the file: entries are loaded as they verify; a file found
+  // corrupt part-way is dropped from `sm` and an older one tried.
+  auto latest = snapshot::LoadLatestSnapshot(
+      env_, dir_, log_first_index, &report,
+      [&](std::string_view entry) { return sm.LoadSnapshotEntry(entry); },
+      [&] { sm.keyspace().Clear(); });
   for (const auto& tmp : report.removed_tmp) {
     spdlog::warn("removed an unfinished snapshot left by a crash: {}", tmp);
   }
   for (const auto& w : report.warnings) spdlog::warn("snapshot: {}", w);
-  if (!latest.ok()) return latest.status();
+  if (!latest.ok()) {
+    sm.keyspace().Clear();
+    return latest.status();
+  }
   if (!latest->has_value()) return Loaded{};
   const snapshot::SnapshotInfo& info = **latest;
-  auto reader = snapshot::SnapshotReader::Open(env_, info.path);
-  if (!reader.ok()) return reader.status();
-  for (;;) {
-    std::string_view entry;
-    bool done = false;
-    TANDEM_RETURN_IF_ERROR((*reader)->Next(&entry, &done));
-    if (done) break;
-    Status st = sm.LoadSnapshotEntry(entry);
-    if (!st.ok()) {
-      return Status::Corruption(info.path + " entry " + std::to_string((*reader)->entries_read()) +
-                                ": " + st.message());
-    }
-  }
   last_index_ = info.meta.last_index;
   last_success_ms_ = info.meta.created_unix_ms;
   spdlog::info("loaded snapshot {} (index {}, {} keys)", info.path, info.meta.last_index,

@@ -33,9 +33,50 @@ Result<std::vector<SnapshotInfo>> ListSnapshots(Env* env, const std::string& dir
   return out;
 }
 
+namespace {
+// Reads a whole snapshot once, verifying it, and hands its entries to `load`
+// (when not null). Corruption for a bad file; `load`'s error is wrapped in
+// a LoadError so the caller can tell it from a bad file.
+struct LoadError {
+  Status status;
+};
+Status ReadSnapshot(Env* env, const SnapshotInfo& info, const SnapshotEntryFn* load,
+                    SnapshotMeta* meta, LoadError* load_error) {
+  auto reader = SnapshotReader::Open(env, info.path);
+  if (!reader.ok()) return reader.status();
+  const SnapshotMeta& header = (*reader)->meta();
+  if (header.last_index != info.meta.last_index || header.last_term != info.meta.last_term) {
+    return Status::Corruption("snapshot " + info.path + ": header does not match its file name");
+  }
+  for (;;) {
+    std::string_view entry;
+    bool done = false;
+    TANDEM_RETURN_IF_ERROR((*reader)->Next(&entry, &done));
+    if (done) break;
+    if (load == nullptr) continue;
+    Status st = (*load)(entry);
+    if (!st.ok()) {
+      load_error->status = Status::Corruption(
+          info.path + " entry " + std::to_string((*reader)->entries_read()) + ": " + st.message());
+      return load_error->status;
+    }
+  }
+  *meta = header;
+  return Status::Ok();
+}
+}  // namespace
+
 Result<std::optional<SnapshotInfo>> FindLatestSnapshot(Env* env, const std::string& dir,
                                                        uint64_t log_first_index,
                                                        SnapshotScanReport* report) {
+  return LoadLatestSnapshot(env, dir, log_first_index, report, nullptr, nullptr);
+}
+
+Result<std::optional<SnapshotInfo>> LoadLatestSnapshot(Env* env, const std::string& dir,
+                                                       uint64_t log_first_index,
+                                                       SnapshotScanReport* report,
+                                                       const SnapshotEntryFn& load,
+                                                       const std::function<void()>& discard) {
   SnapshotScanReport local;
   if (report == nullptr) report = &local;
   auto names = env->ListDir(dir);
@@ -54,18 +95,19 @@ Result<std::optional<SnapshotInfo>> FindLatestSnapshot(Env* env, const std::stri
   if (!snapshots.ok()) return snapshots.status();
   uint64_t needed = log_first_index > 0 ? log_first_index - 1 : 0;
   for (SnapshotInfo& info : *snapshots) {
+    // The name's index is the header's once the file verifies: one that
+    // cannot reach the log is only verified (for the error's wording).
+    const bool reaches = info.meta.last_index >= needed;
     SnapshotMeta meta;
-    Status st = VerifySnapshotFile(env, info.path, &meta);
+    LoadError load_error;
+    Status st = ReadSnapshot(env, info, reaches && load ? &load : nullptr, &meta, &load_error);
+    if (!load_error.status.ok()) return load_error.status;
     if (st.IsCorruption()) {
+      if (reaches && discard) discard();
       report->warnings.push_back("skipping corrupt snapshot: " + st.message());
       continue;
     }
     TANDEM_RETURN_IF_ERROR(st);
-    if (meta.last_index != info.meta.last_index || meta.last_term != info.meta.last_term) {
-      report->warnings.push_back("skipping snapshot " + info.path +
-                                 ": header does not match its file name");
-      continue;
-    }
     if (meta.last_index < needed) {
       return Status::Corruption("newest valid snapshot " + info.path + " ends at index " +
                                 std::to_string(meta.last_index) + " but the log starts at " +

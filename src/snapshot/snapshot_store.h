@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,23 @@ struct SnapshotScanReport {
 Result<std::optional<SnapshotInfo>> FindLatestSnapshot(Env* env, const std::string& dir,
                                                        uint64_t log_first_index,
                                                        SnapshotScanReport* report);
+
+// FindLatestSnapshot that also loads the chosen snapshot, reading each
+// candidate once: its entries go to `load` as they are read, each only after
+// its own checksum verified. A candidate found corrupt part-way (a bad
+// entry, entry count or whole-file checksum) is skipped as FindLatestSnapshot
+// skips it, after calling `discard` to drop what `load` got from it. So when
+// this returns a snapshot, `load` saw exactly its entries, in file order, and
+// the whole file verified; on any error the caller must drop what `load` got.
+// An error from `load` (a checksummed entry it cannot use) is returned as
+// is, naming the file and entry. Candidates that cannot reach the log are
+// verified without loading (the result is Corruption anyway).
+using SnapshotEntryFn = std::function<Status(std::string_view entry)>;
+Result<std::optional<SnapshotInfo>> LoadLatestSnapshot(Env* env, const std::string& dir,
+                                                       uint64_t log_first_index,
+                                                       SnapshotScanReport* report,
+                                                       const SnapshotEntryFn& load,
+                                                       const std::function<void()>& discard);
 
 // Deletes all but the newest `keep` completed snapshots (keep >= 1).
 Status PruneSnapshots(Env* env, const std::string& dir, size_t keep);

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include "snapshot/snapshot_reader.h"
 #include "snapshot/snapshot_store.h"
@@ -165,6 +166,87 @@ TEST_F(SnapshotTest, CorruptNewestIsErrorWhenLogCompactedPastOlder) {
   auto latest = FindLatestSnapshot(&env_, dir_, /*log_first_index=*/150, nullptr);
   ASSERT_TRUE(latest.status().IsCorruption()) << latest.status().ToString();
   EXPECT_NE(latest.status().message().find("log starts at 150"), std::string::npos);
+}
+
+// LoadLatestSnapshot reads each file once: the entries a corrupt file
+// handed out before its corruption showed must be discarded, and every
+// corrupt byte of a loaded file must still be detected.
+TEST_F(SnapshotTest, LoadLatestHandsOutOnlyAVerifiedFile) {
+  std::string older = Write(100, 1, 10);
+  std::string newer = Write(200, 2, 300);
+  std::string good;
+  ASSERT_TRUE(env_.ReadFileToString(newer, &good).ok());
+  std::vector<std::string> loaded;
+  int discards = 0;
+  auto load = [&](std::string_view e) {
+    loaded.emplace_back(e);
+    return Status::Ok();
+  };
+  auto discard = [&] {
+    loaded.clear();
+    ++discards;
+  };
+  // Unharmed: the newest, all its entries in order, no discard.
+  auto latest = LoadLatestSnapshot(&env_, dir_, 101, nullptr, load, discard);
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_EQ((*latest)->path, newer);
+  ASSERT_EQ(loaded.size(), 300u);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(loaded[i], EntryFor(i));
+  EXPECT_EQ(discards, 0);
+  // Any flipped byte of the newest: its entries are discarded and the older
+  // one is loaded instead, with a warning naming the newest.
+  for (size_t i = 0; i < good.size(); i += 97) {
+    std::string bad = good;
+    bad[i] ^= 0x01;
+    auto f = env_.OpenFile(newer, OpenMode::kCreateTruncate);
+    ASSERT_TRUE((*f)->WriteAt(0, bad).ok());
+    f->reset();
+    loaded.clear();
+    discards = 0;
+    SnapshotScanReport report;
+    latest = LoadLatestSnapshot(&env_, dir_, 101, &report, load, discard);
+    ASSERT_TRUE(latest.ok()) << "byte " << i << ": " << latest.status().ToString();
+    EXPECT_EQ((*latest)->path, older) << "byte " << i;
+    ASSERT_EQ(loaded.size(), 10u) << "byte " << i;
+    EXPECT_EQ(loaded[0], EntryFor(0));
+    EXPECT_EQ(discards, 1);
+    ASSERT_EQ(report.warnings.size(), 1u);
+    EXPECT_NE(report.warnings[0].find(newer), std::string::npos);
+  }
+  // The byte before the trailer's checksum: every entry verified, so all
+  // of them were loaded before the whole-file checksum failed.
+  {
+    std::string bad = good;
+    bad[bad.size() - 9] ^= 0x01;
+    auto f = env_.OpenFile(newer, OpenMode::kCreateTruncate);
+    ASSERT_TRUE((*f)->WriteAt(0, bad).ok());
+    f->reset();
+    loaded.clear();
+    discards = 0;
+    latest = LoadLatestSnapshot(&env_, dir_, 101, nullptr, load, discard);
+    ASSERT_TRUE(latest.ok());
+    EXPECT_EQ((*latest)->path, older);
+    EXPECT_EQ(discards, 1);
+    EXPECT_EQ(loaded.size(), 10u);
+  }
+  // A loader error is returned as is (no fallback), naming file and entry.
+  auto f = env_.OpenFile(newer, OpenMode::kCreateTruncate);
+  ASSERT_TRUE((*f)->WriteAt(0, good).ok());
+  f->reset();
+  latest = LoadLatestSnapshot(
+      &env_, dir_, 101, nullptr,
+      [&](std::string_view e) {
+        return e == EntryFor(7) ? Status::Corruption("no good") : Status::Ok();
+      },
+      discard);
+  ASSERT_TRUE(latest.status().IsCorruption());
+  EXPECT_NE(latest.status().message().find(newer), std::string::npos);
+  EXPECT_NE(latest.status().message().find("entry 8: no good"), std::string::npos);
+  // Neither can reach the log: Corruption, nothing loaded.
+  loaded.clear();
+  latest = LoadLatestSnapshot(&env_, dir_, 300, nullptr, load, discard);
+  ASSERT_TRUE(latest.status().IsCorruption());
+  EXPECT_TRUE(loaded.empty());
 }
 
 TEST_F(SnapshotTest, NoSnapshotCases) {
