@@ -158,6 +158,8 @@ class Server {
   uint64_t expired_keys_ = 0;
   int lock_fd_ = -1;
   int64_t last_disk_probe_ms_ = 0;
+  uint64_t log_index_at_last_tick_ = 0;   // when the log last grew (cron)
+  int64_t last_log_growth_mono_ms_ = 0;
   uint64_t activity_at_last_tick_ = 0;     // MaybeReleaseFreeMemory
   uint64_t activity_at_last_release_ = 0;
 };
