@@ -90,13 +90,11 @@ uint64_t HashValue::Scan(uint64_t cursor, size_t count,
 }
 
 std::pair<std::string_view, std::string_view> HashValue::At(size_t i) const {
-  for (size_t s = 0; s < table_.capacity(); ++s) {
-    const Node* n = table_.slot(s);
-    if (n == nullptr) continue;
-    if (i == 0) return {NodeTraits::Key(n), n->value};
-    --i;
-  }
-  return {};
+  std::pair<std::string_view, std::string_view> found;
+  table_.ForEach([&](const Node* n) {
+    if (i-- == 0) found = {NodeTraits::Key(n), n->value};
+  });
+  return found;
 }
 
 std::pair<std::string_view, std::string_view> HashValue::Random(uint64_t random) const {

@@ -218,8 +218,14 @@ class ExpireTable {
 
 }  // namespace
 
+namespace {
+using NodeTable = ProbeTable<Node, NodeTraits>;
+// Entries of a resize in progress moved by each lookup or overwrite.
+constexpr size_t kRehashStepPerOp = NodeTable::kStepPerOp;
+}  // namespace
+
 struct Keyspace::Impl {
-  ProbeTable<Node, NodeTraits> table;
+  NodeTable table;
   ExpireTable expires;
 
   Node* FindNode(std::string_view key) const { return table.Find(key, KeyHash(key)); }
@@ -280,6 +286,8 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
   }
   *expire_at = impl_->ExpireOf(n);
   if (touch_ms >= 0) TouchNode(n, touch_ms);
+  // Reads move a resize along too (nodes never move: n stays valid).
+  if (impl_->table.rehashing()) [[unlikely]] impl_->table.RehashStep(kRehashStepPerOp);
   return &n->value();
 }
 
@@ -289,6 +297,7 @@ Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
     n->value() = std::move(value);
     if (!keep_ttl) impl_->expires.Remove(n);
     TouchNode(n, access_clock_ms_);
+    if (impl_->table.rehashing()) [[unlikely]] impl_->table.RehashStep(kRehashStepPerOp);
     return n->value();
   }
   Node* n = NewNode(key, hash, std::move(value));
@@ -382,6 +391,9 @@ uint64_t Keyspace::AccessCount(std::string_view key) const {
   const Node* n = impl_->FindNode(key);
   return n ? (n->access & 0xff) : 0;
 }
+
+bool Keyspace::RehashStep(size_t budget) { return impl_->table.RehashStep(budget); }
+bool Keyspace::rehashing() const { return impl_->table.rehashing(); }
 
 size_t Keyspace::MemoryUsage() const {
   size_t total = impl_->table.memory_usage() + impl_->expires.memory_usage();

@@ -90,6 +90,15 @@ class Keyspace {
   // How many times the key was accessed, saturating at 255.
   uint64_t AccessCount(std::string_view key) const;
 
+  // Moves a resize of the key table along (docs/keyspace.md): about
+  // `budget` keys from the old slot array to the new one. Reads and writes
+  // already move a few keys each; the server also calls this from its timer
+  // so a resize finishes (and frees the old array) on an idle node. Returns
+  // whether a resize is still in progress.
+  bool RehashStep(size_t budget);
+  // Whether a resize of the key table is in progress.
+  bool rehashing() const;
+
   // Approximate bytes used by the table, the nodes and their values.
   size_t MemoryUsage() const;
 
