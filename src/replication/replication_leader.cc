@@ -138,6 +138,11 @@ void Core::SendSnapshot(NodeId peer, Progress& pr) {
 
 void Core::BroadcastHeartbeat() {
   for (auto& [id, pr] : progress_) {
+    if (pr.state == ProgressState::kReplicate && !pr.mark_pending) {
+      pr.mark_pending = true;
+      pr.sent_mark = pr.next - 1;
+      pr.sent_mark_tick = now_;
+    }
     Message m;
     m.type = MessageType::kHeartbeat;
     m.to = id;
@@ -234,18 +239,18 @@ void Core::HandleHeartbeatResponse(const Message& msg) {
   if (pr.state == ProgressState::kReplicate) pr.inflight.FreeUpTo(msg.hint);
   if (pr.state == ProgressState::kProbe) {
     pr.probe_sent = false;  // the probe may have been lost: resend
-  } else if (pr.state == ProgressState::kReplicate && msg.hint + 1 < pr.next) {
-    // The follower's verified log ends before what we sent. If it has not
-    // moved since the previous heartbeat, appends were lost: resend from
-    // the match point.
-    if (msg.hint == pr.stalled_hint) {
+  } else if (pr.state == ProgressState::kReplicate && pr.mark_pending &&
+             msg.sent_tick > pr.sent_mark_tick) {
+    // This heartbeat left after every append up to the mark (progress.h):
+    // a follower that has not verified them lost some. Resend from the
+    // match point; else mark what is sent by now (any time is a valid
+    // mark: heartbeats of later ticks follow it).
+    if (msg.hint < pr.sent_mark) {
       pr.BecomeProbe();
-      pr.stalled_hint = kNoStall;
     } else {
-      pr.stalled_hint = msg.hint;
+      pr.sent_mark = pr.next - 1;
+      pr.sent_mark_tick = now_;
     }
-  } else {
-    pr.stalled_hint = kNoStall;
   }
   if (pr.state == ProgressState::kProbe) {
     // Probe even when the log holds nothing new: a follower that lost its

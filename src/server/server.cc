@@ -117,6 +117,7 @@ Status Server::Recover() {
   TANDEM_RETURN_IF_ERROR(journal_.Open(opts));
   auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
   if (!snap.ok()) return snap.status();
+  last_snapshot_bytes_ = snap->file_bytes;
   if (journal_.last_index() < snap->index) {
     // The log holds nothing after the snapshot (it was compacted away).
     TANDEM_RETURN_IF_ERROR(journal_.ResetTo(snap->index + 1, snap->term));
@@ -149,6 +150,11 @@ Status Server::RebuildState(uint64_t up_to) {
   state_machine_.keyspace().Clear();
   auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
   if (!snap.ok()) return snap.status();
+  // The loaded snapshot (one just installed from the leader, too) is the
+  // last one for the automatic-snapshot threshold: a follower that just
+  // installed a large snapshot does not fork for another after
+  // --snapshot-log-bytes of the log that follows it.
+  if (snap->index > 0) last_snapshot_bytes_ = snap->file_bytes;
   Status st = journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
     return index > up_to ? Status::Ok() : state_machine_.ApplyEncoded(payload);
   });

@@ -35,7 +35,9 @@ Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
   last_success_ms_ = info.meta.created_unix_ms;
   spdlog::info("loaded snapshot {} (index {}, {} keys)", info.path, info.meta.last_index,
                sm.keyspace().size());
-  return Loaded{info.meta.last_index, info.meta.last_term, info.meta.metadata};
+  auto size = env_->FileSize(info.path);
+  return Loaded{info.meta.last_index, info.meta.last_term, info.meta.metadata,
+                size.ok() ? *size : 0};
 }
 
 Status Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,

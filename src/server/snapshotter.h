@@ -32,6 +32,7 @@ class Snapshotter {
     uint64_t index = 0;  // 0 when there is no snapshot
     uint64_t term = 0;
     std::string metadata;  // cluster membership, opaque here
+    uint64_t file_bytes = 0;  // size of the snapshot file (0 when unknown)
   };
   Result<Loaded> LoadNewest(kv::StateMachine& sm, uint64_t log_first_index);
 
