@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -119,6 +120,9 @@ class Server {
   // system (util/free_memory.h), as jemalloc's decay does for Redis. Not
   // under load: it walks the heap (up to tens of ms).
   void MaybeReleaseFreeMemory();
+  // Leader: a connected follower that answers is more than 1000 entries
+  // behind and still within this node's log (not waiting for a snapshot).
+  bool FollowerCatchingUpFromLog() const;
   void MaybeAutoSnapshot();
   void CompactAfterSnapshot(uint64_t index);
   struct SnapshotPoint {
@@ -158,6 +162,9 @@ class Server {
   uint64_t expired_keys_ = 0;
   int lock_fd_ = -1;
   int64_t last_disk_probe_ms_ = 0;
+  // A background snapshot's index whose log compaction waits (a follower
+  // is catching up from that log; see OnCronTick).
+  std::optional<uint64_t> pending_compaction_;
   uint64_t log_index_at_last_tick_ = 0;   // when the log last grew (cron)
   int64_t last_log_growth_mono_ms_ = 0;
   uint64_t activity_at_last_tick_ = 0;     // MaybeReleaseFreeMemory
