@@ -30,4 +30,15 @@ inline uint32_t KeyHash(std::string_view key) {
   return static_cast<uint32_t>(Checksum64(key, seed));
 }
 
+// A table that is emptied and reloaded within one process (the keyspace,
+// when the state is rebuilt from this node's own snapshot, which a child
+// of this process wrote in this seed's order) must not reuse the seed it
+// had: it hashes with its own, from NextKeyHashSeed(), drawn anew when it
+// is emptied.
+uint64_t NextKeyHashSeed();
+
+inline uint32_t KeyHash(std::string_view key, uint64_t seed) {
+  return static_cast<uint32_t>(Checksum64(key, seed));
+}
+
 }  // namespace tandem::kv

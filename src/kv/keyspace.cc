@@ -227,8 +227,9 @@ constexpr size_t kRehashStepPerOp = NodeTable::kStepPerOp;
 struct Keyspace::Impl {
   NodeTable table;
   ExpireTable expires;
+  uint64_t seed = NextKeyHashSeed();  // drawn anew by Clear() (kv/key_hash.h)
 
-  Node* FindNode(std::string_view key) const { return table.Find(key, KeyHash(key)); }
+  Node* FindNode(std::string_view key) const { return table.Find(key, KeyHash(key, seed)); }
 
   int64_t ExpireOf(const Node* n) const {
     return n->has_expire() ? expires.Get(n) : kNoExpire;
@@ -244,7 +245,7 @@ struct Keyspace::Impl {
 
   // Removes the node from the table and its expiry; caller frees.
   Node* Unlink(std::string_view key) {
-    Node* n = table.Remove(key, KeyHash(key));
+    Node* n = table.Remove(key, KeyHash(key, seed));
     if (n != nullptr) expires.Remove(n);
     return n;
   }
@@ -292,7 +293,7 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
 }
 
 Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
-  uint32_t hash = KeyHash(key);
+  uint32_t hash = KeyHash(key, impl_->seed);
   if (Node* n = impl_->table.Find(key, hash)) {
     n->value() = std::move(value);
     if (!keep_ttl) impl_->expires.Remove(n);
@@ -327,6 +328,7 @@ void Keyspace::Clear() {
   impl_->table.ForEach([](Node* n) { FreeNode(n); });
   impl_->table.Reset();
   impl_->expires.Clear();
+  impl_->seed = NextKeyHashSeed();
 }
 
 int64_t Keyspace::GetExpire(std::string_view key) const {

@@ -67,7 +67,8 @@ struct Config {
   // answer per follower per batch. 0 = send at once.
   uint32_t commit_notify_ticks = 0;
   size_t max_entries_per_message = 4096;
-  // Entries kept in memory: once their ByteSize() total passes this, the
+  // Entries kept in memory: once their RaftLog::ResidentBytes() total
+  // (payload + per-entry overhead) passes this, the
   // oldest durable, applied ones are evicted and read back through
   // entry_loader when a lagging peer needs them. Without a loader
   // everything after the snapshot stays in memory.

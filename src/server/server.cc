@@ -692,9 +692,8 @@ void Server::OnCronTick() {
   // follower start over with the whole snapshot).
   if (pending_compaction_ && !(replicator_ && replicator_->is_leader() &&
                                FollowerCatchingUpFromLog() &&
-                               journal_.bytes_since_snapshot() < 4 * config_.snapshot_log_bytes)) {
-    CompactAfterSnapshot(*pending_compaction_);
-    pending_compaction_.reset();
+                               journal_.bytes_since_snapshot() < 4 * AutoSnapshotThreshold())) {
+    FinishPendingCompaction();
   }
   MaybeAutoSnapshot();
   MaybeReleaseFreeMemory();
@@ -707,13 +706,30 @@ void Server::MaybeReleaseFreeMemory() {
   // Activity: commands served and log entries written (a follower serves
   // few commands but writes every entry).
   uint64_t activity = total_commands_ + journal_.last_index();
-  bool idle = activity == activity_at_last_tick_;
-  activity_at_last_tick_ = activity;
-  if (!idle || activity == activity_at_last_release_) return;
+  int64_t now = clock_->MonotonicMs();
+  if (activity != activity_at_last_tick_) {
+    activity_at_last_tick_ = activity;
+    last_activity_mono_ms_ = now;
+    return;
+  }
+  // Idle for 2 s after activity, and at most every 30 s (a monitor's
+  // INFO every second must not trim every second).
+  if (activity == activity_at_last_release_ || now - last_activity_mono_ms_ < 2000 ||
+      (last_release_mono_ms_ != 0 && now - last_release_mono_ms_ < 30000)) {
+    return;
+  }
   activity_at_last_release_ = activity;
+  last_release_mono_ms_ = now;
   FreeMemoryReport r = ReleaseFreeHeapMemory();
   spdlog::debug("idle: returned {} MiB of freed memory to the system in {:.1f} ms",
                 (r.rss_before - r.rss_after) >> 20, r.millis);
+}
+
+void Server::FinishPendingCompaction() {
+  if (!pending_compaction_) return;
+  uint64_t index = *pending_compaction_;
+  pending_compaction_.reset();
+  CompactAfterSnapshot(index);
 }
 
 void Server::CompactAfterSnapshot(uint64_t index) {
@@ -730,6 +746,12 @@ void Server::CompactAfterSnapshot(uint64_t index) {
   }
 }
 
+uint64_t Server::AutoSnapshotThreshold() const {
+  uint64_t threshold = std::max<uint64_t>(config_.snapshot_log_bytes, last_snapshot_bytes_);
+  if (replicator_) threshold += threshold / 8 * ((config_.node_id - 1) % 4);
+  return threshold;
+}
+
 void Server::MaybeAutoSnapshot() {
   if (config_.snapshot_log_bytes == 0 || snapshotter_.in_progress() || journal_.failed() ||
       pending_compaction_) {
@@ -741,8 +763,7 @@ void Server::MaybeAutoSnapshot() {
   // A large dataset is not rewritten for every --snapshot-log-bytes of log:
   // the log may grow as large as the last snapshot first (write
   // amplification at most 2x, fewer forks under a sustained load).
-  uint64_t threshold = std::max<uint64_t>(config_.snapshot_log_bytes, last_snapshot_bytes_);
-  if (replicator_) threshold += threshold / 8 * ((config_.node_id - 1) % 4);
+  uint64_t threshold = AutoSnapshotThreshold();
   uint64_t log_bytes = journal_.bytes_since_snapshot();
   if (log_bytes < threshold) return;
   // A leader under writes waits until they pause for a second (or its log
@@ -796,6 +817,7 @@ Result<Server::SnapshotPoint> Server::CommittedSnapshotPoint() {
 
 Status Server::SaveSnapshot() {
   if (snapshotter_.in_progress()) return Status::Busy("a background snapshot is running");
+  FinishPendingCompaction();
   auto point = CommittedSnapshotPoint();
   if (!point.ok()) return point.status();
   TANDEM_RETURN_IF_ERROR(snapshotter_.SaveNow(state_machine_, point->index, point->term,
@@ -807,6 +829,7 @@ Status Server::SaveSnapshot() {
 
 Status Server::StartBackgroundSnapshot() {
   if (snapshotter_.in_progress()) return Status::Busy("a background snapshot is running");
+  FinishPendingCompaction();  // the new file replaces the snapshot it is for
   auto point = CommittedSnapshotPoint();
   if (!point.ok()) return point.status();
   TANDEM_RETURN_IF_ERROR(snapshotter_.StartBackground(state_machine_, point->index, point->term,

@@ -115,8 +115,8 @@ class Server {
   Status BindListener();
   void OnJournalFailure(const Status& st);
   void ProbeDisk();
-  // Once the server goes idle (no command and no log entry for a cron
-  // tick) after activity: hands the memory freed meanwhile back to the
+  // Once the server has been idle for 2 s (no command, no log entry) after
+  // activity, at most every 30 s: hands the memory freed meanwhile back to the
   // system (util/free_memory.h), as jemalloc's decay does for Redis. Not
   // under load: it walks the heap (up to tens of ms).
   void MaybeReleaseFreeMemory();
@@ -124,6 +124,10 @@ class Server {
   // behind and still within this node's log (not waiting for a snapshot).
   bool FollowerCatchingUpFromLog() const;
   void MaybeAutoSnapshot();
+  // Log bytes since the last snapshot that trigger the next automatic one
+  // (--snapshot-log-bytes, at least the last snapshot's size, staggered by
+  // node id in a cluster).
+  uint64_t AutoSnapshotThreshold() const;
   void CompactAfterSnapshot(uint64_t index);
   struct SnapshotPoint {
     uint64_t index;
@@ -165,10 +169,13 @@ class Server {
   // A background snapshot's index whose log compaction waits (a follower
   // is catching up from that log; see OnCronTick).
   std::optional<uint64_t> pending_compaction_;
+  void FinishPendingCompaction();  // compacts now (no-op when none pends)
   uint64_t log_index_at_last_tick_ = 0;   // when the log last grew (cron)
   int64_t last_log_growth_mono_ms_ = 0;
   uint64_t activity_at_last_tick_ = 0;     // MaybeReleaseFreeMemory
   uint64_t activity_at_last_release_ = 0;
+  int64_t last_activity_mono_ms_ = 0;
+  int64_t last_release_mono_ms_ = 0;
 };
 
 }  // namespace tandem::server

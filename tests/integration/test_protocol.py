@@ -100,7 +100,7 @@ def test_one_pipelining_connection_gets_large_group_commits(tandem):
     # A bulk load over one connection (redis-cli --pipe): while the replies
     # of one read wait for the fsync, the connection reads on, so one commit
     # covers up to 256 KiB of commands instead of one socket read (16 KiB).
-    n = 20000
+    n = 60000
     payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
                        % (len(k), k, len(v), v)
                        for k, v in ((b"bulk:%06d" % i, b"value:%06d" % i) for i in range(n)))
@@ -115,8 +115,9 @@ def test_one_pipelining_connection_gets_large_group_commits(tandem):
             assert data, "connection closed early"
             got += data
     assert got == expected
-    assert r.dbsize() == n and r.get("bulk:019999") == "value:019999"
+    assert r.dbsize() == n and r.get("bulk:059999") == "value:059999"
     flushes = int(r.info("persistence")["tandem_log_flushes"]) - flushes_before
-    # ~640 KB of commands: at least 40 flushes when each 16 KiB read is its
-    # own commit; a handful with read-ahead.
-    assert 1 <= flushes <= 20, flushes
+    # ~1.9 MB of commands: more than 100 flushes when each 16 KiB read is
+    # its own commit; about 8 with read-ahead (more when the client is slow
+    # to fill the socket on a loaded machine).
+    assert 1 <= flushes <= 40, flushes
