@@ -6,20 +6,12 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <fstream>
-
 #include "kv/command.h"
 #include "server/replicator.h"
 #include "server/server.h"
+#include "util/free_memory.h"
 
 namespace tandem::server {
-
-size_t ProcessRssBytes() {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages_total = 0, pages_resident = 0;
-  if (!(statm >> pages_total >> pages_resident)) return 0;
-  return pages_resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
 
 size_t AllocatedBytes() {
   struct mallinfo2 mi = mallinfo2();

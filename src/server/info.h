@@ -13,8 +13,6 @@ class Server;
 // section names (case-insensitive).
 std::string BuildInfo(Server& server, const std::vector<std::string_view>& sections);
 
-// Resident set size of this process in bytes (0 if unknown).
-size_t ProcessRssBytes();
 // Bytes currently allocated through malloc.
 size_t AllocatedBytes();
 // "1.50M" style, as Redis's *_human fields.

@@ -4,31 +4,27 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
+#include <fstream>
 
 namespace tandem {
-namespace {
 
-int64_t ResidentBytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  long long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lld %lld", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * sysconf(_SC_PAGESIZE) : 0;
+size_t ProcessRssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages_total = 0, pages_resident = 0;
+  if (!(statm >> pages_total >> pages_resident)) return 0;
+  return pages_resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
-
-}  // namespace
 
 FreeMemoryReport ReleaseFreeHeapMemory() {
   FreeMemoryReport r;
-  r.rss_before = ResidentBytes();
+  r.rss_before = ProcessRssBytes();
   auto start = std::chrono::steady_clock::now();
 #if defined(__GLIBC__)
   malloc_trim(0);
 #endif
-  r.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  r.rss_after = ResidentBytes();
+  r.millis =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  r.rss_after = ProcessRssBytes();
   return r;
 }
 

@@ -9,6 +9,7 @@
 // ms for a heap of ~1 GB), so call it after such releases, not per request.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tandem {
@@ -20,5 +21,9 @@ struct FreeMemoryReport {
 };
 
 FreeMemoryReport ReleaseFreeHeapMemory();
+
+// The process's resident set size in bytes (/proc/self/statm; 0 if it
+// cannot be read).
+size_t ProcessRssBytes();
 
 }  // namespace tandem
