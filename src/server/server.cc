@@ -20,7 +20,6 @@
 #include "resp/parser.h"
 #include "server/server_command.h"
 #include "util/free_memory.h"
-#include "snapshot/snapshot_store.h"
 
 namespace tandem::server {
 
@@ -117,7 +116,6 @@ Status Server::Recover() {
   TANDEM_RETURN_IF_ERROR(journal_.Open(opts));
   auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
   if (!snap.ok()) return snap.status();
-  last_snapshot_bytes_ = snap->file_bytes;
   if (journal_.last_index() < snap->index) {
     // The log holds nothing after the snapshot (it was compacted away).
     TANDEM_RETURN_IF_ERROR(journal_.ResetTo(snap->index + 1, snap->term));
@@ -150,11 +148,6 @@ Status Server::RebuildState(uint64_t up_to) {
   state_machine_.keyspace().Clear();
   auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
   if (!snap.ok()) return snap.status();
-  // The loaded snapshot (one just installed from the leader, too) is the
-  // last one for the automatic-snapshot threshold: a follower that just
-  // installed a large snapshot does not fork for another after
-  // --snapshot-log-bytes of the log that follows it.
-  if (snap->index > 0) last_snapshot_bytes_ = snap->file_bytes;
   Status st = journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
     return index > up_to ? Status::Ok() : state_machine_.ApplyEncoded(payload);
   });
@@ -739,15 +732,14 @@ void Server::CompactAfterSnapshot(uint64_t index) {
   }
   Status st = journal_.CompactUpTo(index);
   if (!st.ok()) spdlog::warn("log compaction after snapshot {} failed: {}", index, st.ToString());
-  auto snapshots = snapshot::ListSnapshots(Env::Default(), snapshot_dir());
-  if (snapshots.ok() && !snapshots->empty()) {
-    auto size = Env::Default()->FileSize(snapshots->front().path);
-    if (size.ok()) last_snapshot_bytes_ = *size;
-  }
 }
 
 uint64_t Server::AutoSnapshotThreshold() const {
-  uint64_t threshold = std::max<uint64_t>(config_.snapshot_log_bytes, last_snapshot_bytes_);
+  // The newest snapshot, loaded (one just installed from the leader, too)
+  // or written: a follower that installed a large snapshot does not fork
+  // for another after --snapshot-log-bytes of the log that follows it.
+  uint64_t threshold =
+      std::max<uint64_t>(config_.snapshot_log_bytes, snapshotter_.last_file_bytes());
   if (replicator_) threshold += threshold / 8 * ((config_.node_id - 1) % 4);
   return threshold;
 }

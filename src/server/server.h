@@ -157,7 +157,6 @@ class Server {
   bool flush_scheduled_ = false;
   bool shutting_down_ = false;
   int exit_code_ = 0;
-  uint64_t last_snapshot_bytes_ = 0;  // size of the newest snapshot file (auto-snapshot threshold)
   int64_t start_time_ms_ = 0;
   int64_t last_now_ms_ = 0;  // the state machine's clock never goes back
   uint64_t total_commands_ = 0;

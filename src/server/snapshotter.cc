@@ -31,17 +31,21 @@ Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
   }
   if (!latest->has_value()) return Loaded{};
   const snapshot::SnapshotInfo& info = **latest;
-  last_index_ = info.meta.last_index;
+  RecordNewest(info.meta.last_index, info.path);
   last_success_ms_ = info.meta.created_unix_ms;
   spdlog::info("loaded snapshot {} (index {}, {} keys)", info.path, info.meta.last_index,
                sm.keyspace().size());
-  auto size = env_->FileSize(info.path);
-  return Loaded{info.meta.last_index, info.meta.last_term, info.meta.metadata,
-                size.ok() ? *size : 0};
+  return Loaded{info.meta.last_index, info.meta.last_term, info.meta.metadata};
 }
 
-Status Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
-                          const std::string& metadata, int64_t now_unix_ms) {
+void Snapshotter::RecordNewest(uint64_t index, const std::string& path) {
+  last_index_ = index;
+  auto size = env_->FileSize(path);
+  last_file_bytes_ = size.ok() ? *size : 0;
+}
+
+Result<std::string> Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                                       const std::string& metadata, int64_t now_unix_ms) {
   snapshot::SnapshotMeta meta;
   meta.metadata = metadata;
   meta.last_index = index;
@@ -51,23 +55,22 @@ Status Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t t
   if (!writer.ok()) return writer.status();
   TANDEM_RETURN_IF_ERROR(
       sm.WriteSnapshot([&](std::string_view entry) { return (*writer)->Add(entry); }));
-  auto path = (*writer)->Finish(/*keep=*/2);
-  return path.ok() ? Status::Ok() : path.status();
+  return (*writer)->Finish(/*keep=*/2);
 }
 
 Status Snapshotter::SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t term,
                             const std::string& metadata, int64_t now_unix_ms) {
   if (in_progress()) return Status::Busy("a background snapshot is running");
-  Status st = Write(sm, index, term, metadata, now_unix_ms);
-  last_ok_ = st.ok();
-  if (st.ok()) {
-    last_success_ms_ = now_unix_ms;
-    last_index_ = index;
-    spdlog::info("snapshot at index {} saved", index);
-  } else {
-    spdlog::error("snapshot at index {} failed: {}", index, st.ToString());
+  auto path = Write(sm, index, term, metadata, now_unix_ms);
+  last_ok_ = path.ok();
+  if (!path.ok()) {
+    spdlog::error("snapshot at index {} failed: {}", index, path.status().ToString());
+    return path.status();
   }
-  return st;
+  last_success_ms_ = now_unix_ms;
+  RecordNewest(index, *path);
+  spdlog::info("snapshot at index {} saved", index);
+  return Status::Ok();
 }
 
 Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, uint64_t term,
@@ -78,18 +81,19 @@ Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, 
   if (pid < 0) return Status::FromErrno("fork for a background snapshot", errno);
   if (pid == 0) {
     // Child: the parent's memory as it was at fork time, copy-on-write.
-    Status st = Write(sm, index, term, metadata, now_unix_ms);
-    if (!st.ok()) {
+    auto path = Write(sm, index, term, metadata, now_unix_ms);
+    if (!path.ok()) {
       std::fprintf(stderr, "background snapshot at index %llu failed: %s\n",
-                   static_cast<unsigned long long>(index), st.ToString().c_str());
+                   static_cast<unsigned long long>(index), path.status().ToString().c_str());
     }
-    _exit(st.ok() ? 0 : 1);
+    _exit(path.ok() ? 0 : 1);
   }
   latest_fork_usec_ = std::chrono::duration_cast<std::chrono::microseconds>(
                          std::chrono::steady_clock::now() - fork_start)
                          .count();
   child_ = pid;
   child_index_ = index;
+  child_term_ = term;
   child_started_ms_ = now_unix_ms;
   spdlog::info("background snapshot at index {} started by pid {} (fork took {} ms)", index, pid,
                latest_fork_usec_ / 1000);
@@ -105,7 +109,7 @@ std::optional<uint64_t> Snapshotter::OnChildExit(int status, int64_t now_unix_ms
     return std::nullopt;
   }
   last_success_ms_ = child_started_ms_;
-  last_index_ = child_index_;
+  RecordNewest(child_index_, JoinPath(dir_, snapshot::SnapshotFileName(child_index_, child_term_)));
   spdlog::info("background snapshot at index {} done in {} ms", child_index_,
                now_unix_ms - child_started_ms_);
   return child_index_;

@@ -32,7 +32,6 @@ class Snapshotter {
     uint64_t index = 0;  // 0 when there is no snapshot
     uint64_t term = 0;
     std::string metadata;  // cluster membership, opaque here
-    uint64_t file_bytes = 0;  // size of the snapshot file (0 when unknown)
   };
   Result<Loaded> LoadNewest(kv::StateMachine& sm, uint64_t log_first_index);
 
@@ -53,23 +52,30 @@ class Snapshotter {
   int64_t last_success_unix_ms() const { return last_success_ms_; }
   bool last_status_ok() const { return last_ok_; }
   uint64_t last_index() const { return last_index_; }
+  // Size of the newest snapshot file loaded or written (0 when none).
+  uint64_t last_file_bytes() const { return last_file_bytes_; }
   // How long the last fork() blocked the server (Redis's latest_fork_usec).
   int64_t latest_fork_usec() const { return latest_fork_usec_; }
   const std::string& dir() const { return dir_; }
 
  private:
-  Status Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
-               const std::string& metadata, int64_t now_unix_ms);
+  // Returns the path of the finished file.
+  Result<std::string> Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                            const std::string& metadata, int64_t now_unix_ms);
+  // The snapshot at `index` in file `path` is now the newest.
+  void RecordNewest(uint64_t index, const std::string& path);
   std::optional<uint64_t> OnChildExit(int status, int64_t now_unix_ms);
 
   std::string dir_;
   Env* env_ = nullptr;
   pid_t child_ = -1;
   uint64_t child_index_ = 0;
+  uint64_t child_term_ = 0;
   int64_t child_started_ms_ = 0;
   int64_t last_success_ms_ = 0;
   bool last_ok_ = true;
   uint64_t last_index_ = 0;
+  uint64_t last_file_bytes_ = 0;
   int64_t latest_fork_usec_ = 0;
 };
 
