@@ -675,17 +675,12 @@ void Server::OnCronTick() {
                     "-UNKNOWN the write's outcome is unknown: a majority holds it but a voter is "
                     "down, so --durability all was not reached\r\n");
   }
-  if (journal_.last_index() != log_index_at_last_tick_) {
-    log_index_at_last_tick_ = journal_.last_index();
-    last_log_growth_mono_ms_ = now_mono;
-  }
+  log_growth_.Observe(journal_.last_index(), now_mono);
   if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) pending_compaction_ = *done;
   // A leader keeps the log a follower is catching up from until it is
   // nearly there (the snapshot itself is done; compacting would make that
   // follower start over with the whole snapshot).
-  if (pending_compaction_ && !(replicator_ && replicator_->is_leader() &&
-                               FollowerCatchingUpFromLog() &&
-                               journal_.bytes_since_snapshot() < 4 * AutoSnapshotThreshold())) {
+  if (pending_compaction_ && !LeaderKeepsLog(/*while_writes_flow=*/false)) {
     FinishPendingCompaction();
   }
   MaybeAutoSnapshot();
@@ -700,14 +695,10 @@ void Server::MaybeReleaseFreeMemory() {
   // few commands but writes every entry).
   uint64_t activity = total_commands_ + journal_.last_index();
   int64_t now = clock_->MonotonicMs();
-  if (activity != activity_at_last_tick_) {
-    activity_at_last_tick_ = activity;
-    last_activity_mono_ms_ = now;
-    return;
-  }
+  if (activity_.Observe(activity, now)) return;
   // Idle for 2 s after activity, and at most every 30 s (a monitor's
   // INFO every second must not trim every second).
-  if (activity == activity_at_last_release_ || now - last_activity_mono_ms_ < 2000 ||
+  if (activity == activity_at_last_release_ || now - activity_.at_ms < 2000 ||
       (last_release_mono_ms_ != 0 && now - last_release_mono_ms_ < 30000)) {
     return;
   }
@@ -735,11 +726,16 @@ void Server::CompactAfterSnapshot(uint64_t index) {
 }
 
 uint64_t Server::AutoSnapshotThreshold() const {
-  // The newest snapshot, loaded (one just installed from the leader, too)
-  // or written: a follower that installed a large snapshot does not fork
-  // for another after --snapshot-log-bytes of the log that follows it.
+  // A large dataset is not rewritten for every --snapshot-log-bytes of log:
+  // the log may grow as large as the newest snapshot first (write
+  // amplification at most 2x, fewer forks under a sustained load). That is
+  // the one loaded, too (just installed from the leader: a follower does
+  // not fork again after --snapshot-log-bytes of the log that follows it).
   uint64_t threshold =
       std::max<uint64_t>(config_.snapshot_log_bytes, snapshotter_.last_file_bytes());
+  // Members of a cluster grow their logs in step: staggered thresholds
+  // (x1, x1.125, x1.25, x1.375 by node id) keep them from forking and
+  // writing snapshots all at once on shared cores and disks.
   if (replicator_) threshold += threshold / 8 * ((config_.node_id - 1) % 4);
   return threshold;
 }
@@ -749,31 +745,28 @@ void Server::MaybeAutoSnapshot() {
       pending_compaction_) {
     return;
   }
-  // Members of a cluster grow their logs in step: staggered thresholds
-  // (x1, x1.125, x1.25, x1.375 by node id) keep them from forking and
-  // writing snapshots all at once on shared cores and disks.
-  // A large dataset is not rewritten for every --snapshot-log-bytes of log:
-  // the log may grow as large as the last snapshot first (write
-  // amplification at most 2x, fewer forks under a sustained load).
-  uint64_t threshold = AutoSnapshotThreshold();
-  uint64_t log_bytes = journal_.bytes_since_snapshot();
-  if (log_bytes < threshold) return;
-  // A leader under writes waits until they pause for a second (or its log
-  // reaches 4x the threshold): the fork's copy-on-write faults stall its
-  // loop for hundreds of ms at 1M keys on this kind of VM, long enough to
-  // lose the leadership; a follower's stall only delays one acknowledgement
-  // of two. The log is on disk either way (the resident part is bounded).
-  // Likewise while a follower is catching up from the log: compacting
-  // after the snapshot would cut the entries it is being sent, and it would
-  // need the whole new snapshot instead (measured: a new follower of a
-  // 1 GiB dataset received a 298 MB snapshot, then the 1.1 GB one).
-  bool writes_flowing = clock_->MonotonicMs() - last_log_growth_mono_ms_ < 1000;
-  if (replicator_ && replicator_->is_leader() && log_bytes < threshold * 4 &&
-      (writes_flowing || FollowerCatchingUpFromLog())) {
-    return;
-  }
+  if (journal_.bytes_since_snapshot() < AutoSnapshotThreshold()) return;
+  if (LeaderKeepsLog(/*while_writes_flow=*/true)) return;
   Status st = StartBackgroundSnapshot();
   if (!st.ok()) spdlog::debug("automatic snapshot not started: {}", st.ToString());
+}
+
+bool Server::LeaderKeepsLog(bool while_writes_flow) const {
+  // A leader under writes waits until they pause for a second: the fork's
+  // copy-on-write faults stall its loop for hundreds of ms at 1M keys on
+  // this kind of VM, long enough to lose the leadership; a follower's stall
+  // only delays one acknowledgement of two. Likewise while a follower is
+  // catching up from the log: compacting after a snapshot would cut the
+  // entries it is being sent, and it would need the whole new snapshot
+  // instead (measured: a new follower of a 1 GiB dataset received a 298 MB
+  // snapshot, then the 1.1 GB one). Either way only until the log reaches
+  // 4x the threshold; it is on disk (the resident part is bounded).
+  if (!replicator_ || !replicator_->is_leader() ||
+      journal_.bytes_since_snapshot() >= 4 * AutoSnapshotThreshold()) {
+    return false;
+  }
+  bool writes_flowing = clock_->MonotonicMs() - log_growth_.at_ms < 1000;
+  return (while_writes_flow && writes_flowing) || FollowerCatchingUpFromLog();
 }
 
 bool Server::FollowerCatchingUpFromLog() const {

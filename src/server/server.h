@@ -123,6 +123,10 @@ class Server {
   // Leader: a connected follower that answers is more than 1000 entries
   // behind and still within this node's log (not waiting for a snapshot).
   bool FollowerCatchingUpFromLog() const;
+  // This node leads and holds off snapshotting and compacting its log: a
+  // follower is catching up from it or (if while_writes_flow) writes came in
+  // the last second; never once the log reaches 4x AutoSnapshotThreshold().
+  bool LeaderKeepsLog(bool while_writes_flow) const;
   void MaybeAutoSnapshot();
   // Log bytes since the last snapshot that trigger the next automatic one
   // (--snapshot-log-bytes, at least the last snapshot's size, staggered by
@@ -169,11 +173,21 @@ class Server {
   // is catching up from that log; see OnCronTick).
   std::optional<uint64_t> pending_compaction_;
   void FinishPendingCompaction();  // compacts now (no-op when none pends)
-  uint64_t log_index_at_last_tick_ = 0;   // when the log last grew (cron)
-  int64_t last_log_growth_mono_ms_ = 0;
-  uint64_t activity_at_last_tick_ = 0;     // MaybeReleaseFreeMemory
+  // A counter the cron tick samples, and when it last changed.
+  struct LastChange {
+    uint64_t value = 0;
+    int64_t at_ms = 0;  // monotonic
+    // Records `v` seen at `now_ms`; returns whether it changed.
+    bool Observe(uint64_t v, int64_t now_ms) {
+      if (v == value) return false;
+      value = v;
+      at_ms = now_ms;
+      return true;
+    }
+  };
+  LastChange log_growth_;  // the log's last index (LeaderKeepsLog)
+  LastChange activity_;    // commands + log entries (MaybeReleaseFreeMemory)
   uint64_t activity_at_last_release_ = 0;
-  int64_t last_activity_mono_ms_ = 0;
   int64_t last_release_mono_ms_ = 0;
 };
 
