@@ -89,14 +89,6 @@ uint64_t HashValue::Scan(uint64_t cursor, size_t count,
   return table_.Scan(cursor, count, [&](const Node* n) { fn(NodeTraits::Key(n), n->value); });
 }
 
-std::pair<std::string_view, std::string_view> HashValue::At(size_t i) const {
-  std::pair<std::string_view, std::string_view> found;
-  table_.ForEach([&](const Node* n) {
-    if (i-- == 0) found = {NodeTraits::Key(n), n->value};
-  });
-  return found;
-}
-
 std::pair<std::string_view, std::string_view> HashValue::Random(uint64_t random) const {
   const Node* n = table_.RandomEntry(random);
   if (n == nullptr) return {};

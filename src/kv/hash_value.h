@@ -46,8 +46,6 @@ class HashValue {
   // cursor and returns the next cursor (0 when done), with SCAN's guarantee.
   uint64_t Scan(uint64_t cursor, size_t count,
                 const std::function<void(std::string_view, std::string_view)>& fn) const;
-  // The i-th element in iteration order, 0 <= i < size(). O(size()).
-  std::pair<std::string_view, std::string_view> At(size_t i) const;
   // An element chosen with `random` (any 64-bit value); the hash must not be
   // empty. O(1) on average; not perfectly uniform.
   std::pair<std::string_view, std::string_view> Random(uint64_t random) const;

@@ -68,10 +68,10 @@ struct Config {
   uint32_t commit_notify_ticks = 0;
   size_t max_entries_per_message = 4096;
   // Entries kept in memory: once their RaftLog::ResidentBytes() total
-  // (payload + per-entry overhead) passes this, the
-  // oldest durable, applied ones are evicted and read back through
-  // entry_loader when a lagging peer needs them. Without a loader
-  // everything after the snapshot stays in memory.
+  // (payload + per-entry overhead) passes this, the oldest durable, applied
+  // ones are evicted and read back through entry_loader when a lagging peer
+  // needs them. Without a loader everything after the snapshot stays in
+  // memory.
   size_t max_resident_log_bytes = 8u << 20;
   EntryLoader entry_loader;
   size_t max_bytes_per_message = 1 << 20;
@@ -316,7 +316,7 @@ class Core {
   bool broadcast_pending_ = false;
   uint32_t commit_unsent_ticks_ = 0;
   int burst_quorum_checks_ = -1;  // quorum checks left in a TickMany burst; -1 = none running
-  bool stall_burst_ = false;      // in a TickMany burst longer than half an election timeout  // ticks a follower's commit index lagged ours
+  bool stall_burst_ = false;      // in a TickMany burst longer than half an election timeout
   NodeId transfer_target_ = kNoNode;
   uint64_t transfer_elapsed_ = 0;
   bool timeout_now_sent_ = false;

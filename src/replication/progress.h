@@ -63,15 +63,15 @@ struct Progress {
   uint64_t acked_sent_tick = 0;   // leader tick of the newest echoed round (lease)
   uint64_t last_ack_tick = 0;     // leader tick when last heard from (status)
   // kReplicate: lost-append detection. A mark: the last index sent so far
-  // and the tick (taken by a heartbeat, renewed when one is checked). Appends up to the mark precede every
-  // later heartbeat on the (ordered) link, so the answer to a heartbeat sent
-  // after the mark's tick must show the follower's log verified up to it;
-  // if it does not, appends were lost (dropped, or the link reconnected) or
-  // the follower restarted (it may have lost its data), and the leader
-  // probes again from the match point. A follower merely slow to
-  // answer (appends queued behind the heartbeat, or a full window) is not
-  // mistaken for a lost one: that re-sent whole windows to a lagging
-  // follower and starved its catch-up.
+  // and the tick (taken by a heartbeat, renewed when one is checked).
+  // Appends up to the mark precede every later heartbeat on the (ordered)
+  // link, so the answer to a heartbeat sent after the mark's tick must show
+  // the follower's log verified up to it; if it does not, appends were lost
+  // (dropped, or the link reconnected) or the follower restarted (it may
+  // have lost its data), and the leader probes again from the match point.
+  // A follower merely slow to answer (appends queued behind the heartbeat,
+  // or a full window) is not mistaken for a lost one: that re-sent whole
+  // windows to a lagging follower and starved its catch-up.
   bool mark_pending = false;
   Index sent_mark = 0;
   uint64_t sent_mark_tick = 0;
