@@ -68,6 +68,25 @@ class LogTest : public ::testing::Test {
     for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], first + i);
   }
 
+  // Writes entries 1..last to a new log, syncs and closes it; *segments
+  // are its segment files, oldest first.
+  void WriteSyncedLog(uint64_t last, std::vector<std::string>* segments,
+                      LogOptions options = {}) {
+    ASSERT_TRUE(OpenLog(options).ok());
+    AppendRange(1, last);
+    ASSERT_TRUE(log_->Sync().ok());
+    log_.reset();
+    *segments = SegmentFiles();
+  }
+
+  // Reopens the log and expects entries 1..last, recovered without any
+  // truncation reported.
+  void ExpectReopensClean(uint64_t last, LogOptions options = {}) {
+    ASSERT_TRUE(OpenLog(options).ok());
+    ExpectEntries(1, last);
+    EXPECT_TRUE(report_.truncations.empty());
+  }
+
   std::vector<std::string> SegmentFiles() {
     auto names = env_.ListDir(dir_);
     std::vector<std::string> out;
@@ -129,9 +148,7 @@ TEST_F(LogTest, AppendSyncReopen) {
   ASSERT_TRUE(acked.ok()) << acked.status().ToString();
   EXPECT_EQ(*acked, 100u);
   EXPECT_EQ(log_->durable_index(), 100u);
-  ASSERT_TRUE(OpenLog().ok());
-  ExpectEntries(1, 100);
-  EXPECT_TRUE(report_.truncations.empty());
+  ASSERT_NO_FATAL_FAILURE(ExpectReopensClean(100));
 }
 
 TEST_F(LogTest, AppendRejectsGapsAndTermRegression) {
@@ -192,11 +209,9 @@ TEST_F(LogTest, ReadFromSmallCacheFallsBackToDisk) {
 }
 
 TEST_F(LogTest, TornTailEveryTruncationPoint) {
-  ASSERT_TRUE(OpenLog().ok());
-  AppendRange(1, 5);
-  ASSERT_TRUE(log_->Sync().ok());
-  log_.reset();
-  std::string path = SegmentFiles().back();
+  std::vector<std::string> files;
+  ASSERT_NO_FATAL_FAILURE(WriteSyncedLog(5, &files));
+  std::string path = files.back();
   std::string full = ReadFile(path);
   full.resize(DataEnd(path));  // without the preallocated zeros
   size_t last_start = full.size() - EncodedRecordSize(PayloadFor(5).size());
@@ -223,11 +238,9 @@ TEST_F(LogTest, TornTailEveryTruncationPoint) {
 }
 
 TEST_F(LogTest, FlippedBitInMiddleIsCorruptionNamingFileAndOffset) {
-  ASSERT_TRUE(OpenLog().ok());
-  AppendRange(1, 10);
-  ASSERT_TRUE(log_->Sync().ok());
-  log_.reset();
-  std::string path = SegmentFiles().back();
+  std::vector<std::string> files;
+  ASSERT_NO_FATAL_FAILURE(WriteSyncedLog(10, &files));
+  std::string path = files.back();
   std::string data;
   ASSERT_TRUE(env_.ReadFileToString(path, &data).ok());
   uint64_t third = kSegmentHeaderSize + EncodedRecordSize(PayloadFor(1).size()) +
@@ -246,11 +259,8 @@ TEST_F(LogTest, FlippedBitInMiddleIsCorruptionNamingFileAndOffset) {
 }
 
 TEST_F(LogTest, TornTailInNonLastSegmentIsCorruption) {
-  ASSERT_TRUE(OpenLog(Small()).ok());
-  AppendRange(1, 100);
-  ASSERT_TRUE(log_->Sync().ok());
-  log_.reset();
-  auto files = SegmentFiles();
+  std::vector<std::string> files;
+  ASSERT_NO_FATAL_FAILURE(WriteSyncedLog(100, &files, Small()));
   ASSERT_GE(files.size(), 3u);
   uint64_t size = *env_.FileSize(files[1]);
   ASSERT_TRUE(env_.TruncateFile(files[1], size - 3).ok());
@@ -260,11 +270,8 @@ TEST_F(LogTest, TornTailInNonLastSegmentIsCorruption) {
 }
 
 TEST_F(LogTest, MissingMiddleSegmentIsCorruption) {
-  ASSERT_TRUE(OpenLog(Small()).ok());
-  AppendRange(1, 100);
-  ASSERT_TRUE(log_->Sync().ok());
-  log_.reset();
-  auto files = SegmentFiles();
+  std::vector<std::string> files;
+  ASSERT_NO_FATAL_FAILURE(WriteSyncedLog(100, &files, Small()));
   ASSERT_GE(files.size(), 3u);
   ASSERT_TRUE(env_.DeleteFile(files[1]).ok());
   Status st = OpenLog(Small());
@@ -426,9 +433,7 @@ TEST_F(LogTest, NoSpaceDuringWriteThenRecovery) {
   auto ok = log_->Sync();
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(*ok, 70u);
-  ASSERT_TRUE(OpenLog(Small()).ok());
-  ExpectEntries(1, 70);
-  EXPECT_TRUE(report_.truncations.empty());
+  ASSERT_NO_FATAL_FAILURE(ExpectReopensClean(70, Small()));
 }
 
 // fsync fails with EIO and the kernel drops the dirty pages: the log must
@@ -595,27 +600,21 @@ TEST_F(LogTest, CrashWithPreallocatedTailRecoversSyncedEntriesWithoutReport) {
     log_.reset();  // no close: a crash
     ASSERT_TRUE(env_.SimulateCrash().ok());
     EXPECT_GT(*env_.FileSize(path), DataEnd(path));  // the zeros were synced
-    ASSERT_TRUE(OpenLog(o).ok());
-    ExpectEntries(1, 300);
-    EXPECT_TRUE(report_.truncations.empty());
+    ASSERT_NO_FATAL_FAILURE(ExpectReopensClean(300, o));
     EXPECT_EQ(*env_.FileSize(path), DataEnd(path));  // zero tail cut
     AppendRange(301, 310);
     ASSERT_TRUE(log_->SyncAll().ok());
     EXPECT_GT(*env_.FileSize(path), DataEnd(path));  // preallocated again
     log_.reset();
-    ASSERT_TRUE(OpenLog(o).ok());
-    ExpectEntries(1, 310);
-    EXPECT_TRUE(report_.truncations.empty());
+    ASSERT_NO_FATAL_FAILURE(ExpectReopensClean(310, o));
     log_.reset();
   }
 }
 
 TEST_F(LogTest, TornRecordInsidePreallocatedSpaceIsCutAndReported) {
-  ASSERT_TRUE(OpenLog().ok());
-  AppendRange(1, 10);
-  ASSERT_TRUE(log_->Sync().ok());
-  log_.reset();
-  std::string path = SegmentFiles().back();
+  std::vector<std::string> files;
+  ASSERT_NO_FATAL_FAILURE(WriteSyncedLog(10, &files));
+  std::string path = files.back();
   std::string data = ReadFile(path);
   uint64_t end = DataEnd(path);
   ASSERT_GT(data.size(), end);
@@ -639,17 +638,13 @@ TEST_F(LogTest, TornRecordInsidePreallocatedSpaceIsCutAndReported) {
   EXPECT_EQ(*env_.FileSize(path), last_start);
   AppendRange(10, 12);
   ASSERT_TRUE(log_->Sync().ok());
-  ASSERT_TRUE(OpenLog().ok());
-  ExpectEntries(1, 12);
-  EXPECT_TRUE(report_.truncations.empty());
+  ASSERT_NO_FATAL_FAILURE(ExpectReopensClean(12));
 }
 
 TEST_F(LogTest, DamageInPreallocatedFileIsCorruption) {
-  ASSERT_TRUE(OpenLog().ok());
-  AppendRange(1, 10);
-  ASSERT_TRUE(log_->Sync().ok());
-  log_.reset();
-  std::string path = SegmentFiles().back();
+  std::vector<std::string> files;
+  ASSERT_NO_FATAL_FAILURE(WriteSyncedLog(10, &files));
+  std::string path = files.back();
   const std::string data = ReadFile(path);
   uint64_t end = DataEnd(path);
   ASSERT_GT(data.size(), end);
@@ -741,17 +736,12 @@ TEST_F(LogTest, RollCutIsDurableBeforeNextSegmentExists) {
 // A crash between creating the next segment and cutting the previous one
 // (or a cut that never reached the disk) leaves zeros in a non-last segment.
 TEST_F(LogTest, NonLastSegmentWithZeroTailOpens) {
-  ASSERT_TRUE(OpenLog(Small()).ok());
-  AppendRange(1, 100);
-  ASSERT_TRUE(log_->Sync().ok());
-  log_.reset();
-  auto files = SegmentFiles();
+  std::vector<std::string> files;
+  ASSERT_NO_FATAL_FAILURE(WriteSyncedLog(100, &files, Small()));
   ASSERT_GE(files.size(), 3u);
   std::string data = ReadFile(files[1]);
   WriteFile(files[1], data + std::string(5000, '\0'));
-  ASSERT_TRUE(OpenLog(Small()).ok());
-  ExpectEntries(1, 100);
-  EXPECT_TRUE(report_.truncations.empty());
+  ASSERT_NO_FATAL_FAILURE(ExpectReopensClean(100, Small()));
   EXPECT_EQ(ReadFile(files[1]), data);  // cut back
   AppendRange(101, 120);
   ASSERT_TRUE(log_->Sync().ok());
@@ -811,9 +801,7 @@ TEST_F(LogTest, NoSpaceForPreallocationStillWrites) {
     EXPECT_GT(*env_.FileSize(path), DataEnd(path));
     log_.reset();
     ASSERT_TRUE(env_.SimulateCrash().ok());
-    ASSERT_TRUE(OpenLog().ok());
-    ExpectEntries(1, 20000);
-    EXPECT_TRUE(report_.truncations.empty());
+    ASSERT_NO_FATAL_FAILURE(ExpectReopensClean(20000));
     log_.reset();
   }
 }
