@@ -133,6 +133,41 @@ Status Journal::Flush(int64_t now_monotonic_ms) {
   return Status::Ok();
 }
 
+Status Journal::StartFlush(int64_t now_monotonic_ms) {
+  if (options_.fsync != FsyncPolicy::kAlways) return Flush(now_monotonic_ms);
+  Status st = log_->StartBackgroundSync();
+  if (!st.ok()) failure_ = st;
+  return st;
+}
+
+Status Journal::FinishFlush(int64_t now_monotonic_ms) {
+  Status st = log_->FinishBackgroundSync();
+  if (!st.ok()) {
+    failure_ = st;
+    return st;
+  }
+  // Under `always` the log's durable index is what a client may see (a
+  // blocking Flush in between may have moved it already).
+  if (options_.fsync == FsyncPolicy::kAlways && log_->durable_index() > acked_index_) {
+    ++flushes_;
+    acked_index_ = synced_index_ = log_->durable_index();
+    last_fsync_ms_ = now_monotonic_ms;
+  }
+  return Status::Ok();
+}
+
+bool Journal::flush_running() const { return log_->background_sync_running(); }
+
+void Journal::SetFlushDone(std::function<void()> done) {
+  if (!done) (void)log_->WaitForBackgroundSync();
+  log_->SetBackgroundSyncDone(std::move(done));
+}
+
+uint64_t Journal::TermAt(uint64_t index) const {
+  auto term = log_->TermAt(index);
+  return term.ok() ? *term : 0;
+}
+
 Status Journal::FlushAndSync(int64_t now_monotonic_ms) {
   auto durable = log_->SyncAll();
   if (!durable.ok()) {

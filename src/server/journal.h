@@ -3,6 +3,12 @@
 // policy, and remembers a disk failure so writes are refused until the disk
 // works again.
 //
+// Two ways to flush: Flush() returns once the entries are durable (the loop
+// waits for the disk); StartFlush() + FinishFlush() let the loop go on while
+// the log's sync thread runs the fsync (replicated nodes: the leader reads
+// acknowledgements and new requests meanwhile, a follower receives the next
+// entries).
+//
 // "Durable" here means what the fsync policy promises: fsync'd for
 // `always`, handed to the kernel for `everysec` (fsync'd within a second)
 // and `no`.
@@ -72,6 +78,23 @@ class Journal {
   // nothing new is durable, the journal is marked failed, and the caller
   // must Rollback().
   Status Flush(int64_t now_monotonic_ms);
+  // Group commit without waiting for the disk: writes every buffered entry
+  // and, under `always`, starts an fsync on the log's sync thread unless one
+  // runs (entries written meanwhile wait for the next). durable_index()
+  // moves when FinishFlush() applies it. Other policies: Flush(). On
+  // failure the journal is marked failed, as for Flush.
+  Status StartFlush(int64_t now_monotonic_ms);
+  // Applies a finished background fsync (durable_index() moves on), or marks
+  // the journal failed if it failed. Never blocks; OK if none finished.
+  Status FinishFlush(int64_t now_monotonic_ms);
+  bool flush_running() const;
+  // `done` is called ON THE LOG'S SYNC THREAD whenever a background fsync
+  // ends; it must only hand the news to the loop, which calls FinishFlush.
+  // Set it to nullptr before `done`'s target goes away (waits for a running
+  // fsync first).
+  void SetFlushDone(std::function<void()> done);
+  // Term of a durable or buffered entry (0 if outside the log).
+  uint64_t TermAt(uint64_t index) const;
   // Flush plus an fsync whatever the policy (clean shutdown).
   Status FlushAndSync(int64_t now_monotonic_ms);
   // everysec: fsyncs if a second has passed since the last fsync.

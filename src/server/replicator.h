@@ -136,7 +136,13 @@ class Replicator {
   void CatchUpTicks();
   void SaveTruncatedEntries(uint64_t after);
   void ScheduleReady();
+  // Writes the journal's new entries and starts their fsync (FlushJournal);
+  // tells the core how far the journal is durable (ReportDurable); applies
+  // a background fsync that ended (OnJournalFlushed, posted from the log's
+  // sync thread).
   void FlushJournal();
+  void ReportDurable();
+  void OnJournalFlushed();
   asio::awaitable<void> StreamSnapshot(replication::Message msg,
                                        std::shared_ptr<snapshot::SnapshotChunkSource> source);
   void HandleReady(replication::Ready ready);
@@ -172,7 +178,8 @@ class Replicator {
   bool was_leader_ = false;
   bool stopped_ = false;
   uint64_t last_known_leader_ = 0;
-  std::optional<std::pair<uint64_t, uint64_t>> pending_durable_;  // (index, term) to report
+  // Expires with the replicator: a fsync's news posted after it is dropped.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::unique_ptr<SnapshotReceive> receive_;
   uint64_t received_snapshot_index_ = 0;
   std::string received_snapshot_path_;

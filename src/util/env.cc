@@ -250,6 +250,7 @@ class FaultInjectionFile final : public File {
   const std::string& path() const override { return base_->path(); }
 
   Status WriteAt(uint64_t offset, std::string_view data) override {
+    std::lock_guard lock(env_->mu_);
     TANDEM_RETURN_IF_ERROR(CheckWritable());
     ++env_->write_calls_;
     if (int err = FaultInjectionEnv::NextFault(&env_->write_fault_)) {
@@ -262,6 +263,7 @@ class FaultInjectionFile final : public File {
   }
 
   Status Append(std::string_view data) override {
+    std::lock_guard lock(env_->mu_);
     TANDEM_RETURN_IF_ERROR(CheckWritable());
     ++env_->write_calls_;
     if (int err = FaultInjectionEnv::NextFault(&env_->write_fault_)) {
@@ -282,6 +284,7 @@ class FaultInjectionFile final : public File {
   Status DataSync() override { return SyncImpl(/*data_only=*/true); }
 
   Status Truncate(uint64_t size) override {
+    std::lock_guard lock(env_->mu_);
     TANDEM_RETURN_IF_ERROR(CheckWritable());
     ++env_->write_calls_;
     if (int err = FaultInjectionEnv::NextFault(&env_->write_fault_)) {
@@ -299,6 +302,7 @@ class FaultInjectionFile final : public File {
   }
 
   Status SyncImpl(bool data_only) {
+    std::lock_guard lock(env_->mu_);
     ++env_->sync_calls_;
     if (int err = FaultInjectionEnv::NextFault(&env_->sync_fault_)) {
       if (env_->sync_fault_.flag && writable_) {
@@ -317,14 +321,17 @@ class FaultInjectionFile final : public File {
 };
 
 void FaultInjectionEnv::FailWrites(int err, int after_ok, bool short_write) {
+  std::lock_guard lock(mu_);
   write_fault_ = Fault{err, after_ok, short_write};
 }
 
 void FaultInjectionEnv::FailSyncs(int err, int after_ok, bool drop_unsynced) {
+  std::lock_guard lock(mu_);
   sync_fault_ = Fault{err, after_ok, drop_unsynced};
 }
 
 void FaultInjectionEnv::ClearFaults() {
+  std::lock_guard lock(mu_);
   write_fault_ = Fault{};
   sync_fault_ = Fault{};
 }
@@ -365,6 +372,7 @@ Status FaultInjectionEnv::RevertToSynced(const std::string& path) {
 }
 
 Result<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::string& path, OpenMode mode) {
+  std::lock_guard lock(mu_);
   bool writable = mode != OpenMode::kReadOnly;
   if (writable) Track(path);
   if (mode == OpenMode::kCreateTruncate || mode == OpenMode::kCreate) {
@@ -380,6 +388,7 @@ Result<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::string& pat
 }
 
 Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
+  std::lock_guard lock(mu_);
   Track(from);
   TANDEM_RETURN_IF_ERROR(base_->RenameFile(from, to));
   synced_[to] = std::move(synced_[from]);
@@ -388,12 +397,14 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
 }
 
 Status FaultInjectionEnv::DeleteFile(const std::string& path) {
+  std::lock_guard lock(mu_);
   TANDEM_RETURN_IF_ERROR(base_->DeleteFile(path));
   synced_.erase(path);
   return Status::Ok();
 }
 
 Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {
+  std::lock_guard lock(mu_);
   Track(path);
   ++write_calls_;
   if (int err = NextFault(&write_fault_)) {
@@ -403,6 +414,7 @@ Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {
 }
 
 Status FaultInjectionEnv::SyncDir(const std::string& dir) {
+  std::lock_guard lock(mu_);
   ++sync_calls_;
   if (int err = NextFault(&sync_fault_)) {
     return Status::FromErrno("fsync dir " + dir + " (injected)", err);
@@ -411,6 +423,7 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
 }
 
 Status FaultInjectionEnv::SimulateCrash() {
+  std::lock_guard lock(mu_);
   for (auto& [path, contents] : synced_) {
     if (contents.has_value()) {
       auto file = base_->OpenFile(path, OpenMode::kCreateTruncate);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,7 +116,8 @@ class PosixEnv final : public Env {
 // Model limits (documented, deliberate): unlink and rename are treated as
 // durable at once (directory fsync is counted but not modelled); files that
 // existed before the env first opened them count as durable as found.
-// Open File handles must be destroyed before SimulateCrash().
+// Open File handles must be destroyed before SimulateCrash(). Thread-safe
+// (one lock around every call), so a log's sync thread may use it.
 class FaultInjectionEnv final : public Env {
  public:
   explicit FaultInjectionEnv(Env* base) : base_(base) {}
@@ -135,8 +137,14 @@ class FaultInjectionEnv final : public Env {
   Status SimulateCrash();
 
   // Counters for tests that check the number of syscalls.
-  int write_calls() const { return write_calls_; }
-  int sync_calls() const { return sync_calls_; }
+  int write_calls() const {
+    std::lock_guard lock(mu_);
+    return write_calls_;
+  }
+  int sync_calls() const {
+    std::lock_guard lock(mu_);
+    return sync_calls_;
+  }
 
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
@@ -166,6 +174,7 @@ class FaultInjectionEnv final : public Env {
   Status RevertToSynced(const std::string& path);
 
   Env* base_;
+  mutable std::recursive_mutex mu_;  // guards everything below
   Fault write_fault_;
   Fault sync_fault_;
   int write_calls_ = 0;

@@ -102,7 +102,19 @@ size_t OffsetInBlock(const std::string& bytes, uint64_t first_index, uint64_t in
 Log::Log(Env* env, std::string dir, LogOptions options)
     : env_(env), dir_(std::move(dir)), options_(options) {}
 
-Log::~Log() = default;
+Log::~Log() {
+  // Entries not synced are lost as in a crash, but an fsync that runs ends
+  // before the files close.
+  (void)WaitForBackgroundSync();
+  if (sync_thread_.joinable()) {
+    {
+      std::lock_guard lock(sync_mu_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_all();
+    sync_thread_.join();
+  }
+}
 
 Log::Segment Log::NewSegment(uint64_t first_index, uint64_t prev_term) const {
   Segment seg;
@@ -395,6 +407,14 @@ Status Log::TrimClosedSegment(Segment* seg) {
 }
 
 Status Log::WritePending() {
+  if (running_job_) {
+    // Rolling to a new segment cuts and fsyncs the old one: not while a
+    // background fsync runs on it.
+    bool rolls = std::any_of(blocks_.rbegin(), blocks_.rend(), [&](const Block& b) {
+      return b.state == Block::State::kPending && !FindSegment(b.first_index)->created;
+    });
+    if (rolls) (void)WaitForBackgroundSync();  // a failure is reported by FinishBackgroundSync
+  }
   // Segments with a pending cut but no new data (after TruncateSuffix).
   for (Segment& seg : segments_) {
     if (seg.needs_truncate && seg.created) TANDEM_RETURN_IF_ERROR(PrepareForWrite(&seg));
@@ -435,7 +455,7 @@ Status Log::WritePending() {
       seg.new_in_dir = false;
       if (&seg != &segments_.back()) seg.file.reset();
     }
-    MarkWrittenBlocksDurable();
+    MarkBlocksDurableThrough(written_index_);
     durable_index_ = written_index_;
     EvictCache();
   }
@@ -466,8 +486,9 @@ Status Log::FsyncWritten() {
   for (Segment& seg : segments_) {
     if (&seg != &segments_.back()) seg.file.reset();
   }
-  MarkWrittenBlocksDurable();
+  MarkBlocksDurableThrough(written_index_);
   durable_index_ = written_index_;
+  background_failure_ = Status::Ok();  // superseded: everything written is durable
   EvictCache();
   return Status::Ok();
 }
@@ -481,9 +502,10 @@ size_t Log::FirstNonDurableBlock() const {
   return i;
 }
 
-void Log::MarkWrittenBlocksDurable() {
+void Log::MarkBlocksDurableThrough(uint64_t index) {
   for (size_t i = FirstNonDurableBlock(); i < blocks_.size(); ++i) {
     Block& block = blocks_[i];
+    if (block.last_index > index) break;
     if (block.state == Block::State::kWritten) {
       block.state = Block::State::kDurable;
       durable_block_bytes_ += block.bytes.size();
@@ -519,6 +541,7 @@ void Log::EvictCache() {
 }
 
 Result<uint64_t> Log::Sync() {
+  (void)WaitForBackgroundSync();  // a failure: this Sync rewrites the data
   TANDEM_RETURN_IF_ERROR(WritePending());
   if (options_.sync_policy == SyncPolicy::kAlways) {
     TANDEM_RETURN_IF_ERROR(FsyncWritten());
@@ -529,6 +552,7 @@ Result<uint64_t> Log::Sync() {
 
 Status Log::MaybeSyncPeriodic(int64_t now_ms) {
   if (options_.sync_policy != SyncPolicy::kEverySecond) return Status::Ok();
+  (void)WaitForBackgroundSync();
   if (now_ms - last_fsync_ms_ < options_.periodic_sync_ms) return Status::Ok();
   last_fsync_ms_ = now_ms;
   if (durable_index_ == written_index_) {
@@ -541,6 +565,7 @@ Status Log::MaybeSyncPeriodic(int64_t now_ms) {
 }
 
 Result<uint64_t> Log::SyncAll() {
+  (void)WaitForBackgroundSync();
   TANDEM_RETURN_IF_ERROR(WritePending());
   if (options_.sync_policy == SyncPolicy::kNever) {
     Segment& tail = segments_.back();
@@ -684,6 +709,7 @@ Status Log::DeleteSegmentFile(Segment* seg) {
 
 Status Log::TruncateSuffix(uint64_t after_index) {
   if (after_index >= last_index_) return Status::Ok();
+  (void)WaitForBackgroundSync();
   if (after_index + 1 < first_index()) {
     return Status::InvalidArgument("cannot truncate below the first index " +
                                    std::to_string(first_index()));
@@ -751,6 +777,7 @@ Status Log::TruncateSuffix(uint64_t after_index) {
 }
 
 Status Log::CompactPrefix(uint64_t up_to_index) {
+  (void)WaitForBackgroundSync();
   while (segments_.size() > 1) {
     Segment& seg = segments_.front();
     if (seg.last_index > up_to_index || seg.last_index > durable_index_ ||
@@ -775,6 +802,7 @@ Status Log::CompactPrefix(uint64_t up_to_index) {
 
 Status Log::Reset(uint64_t next_index, uint64_t prev_term) {
   if (next_index == 0) return Status::InvalidArgument("next_index must be >= 1");
+  (void)WaitForBackgroundSync();  // the reset supersedes whatever it covered
   while (!segments_.empty()) {
     Status st = DeleteSegmentFile(&segments_.back());
     if (!st.ok()) {
@@ -796,6 +824,131 @@ Status Log::Reset(uint64_t next_index, uint64_t prev_term) {
   TANDEM_RETURN_IF_ERROR(PrepareForWrite(&seg));
   TANDEM_RETURN_IF_ERROR(FsyncWritten());
   return Status::Ok();
+}
+
+void Log::set_sync_policy(SyncPolicy policy) {
+  (void)WaitForBackgroundSync();
+  options_.sync_policy = policy;
+}
+
+Status Log::StartBackgroundSync() {
+  if (options_.sync_policy != SyncPolicy::kAlways) return Sync().status();
+  TANDEM_RETURN_IF_ERROR(WritePending());
+  if (running_job_) return Status::Ok();  // the next one covers what was written now
+  SyncJob job;
+  std::vector<std::shared_ptr<File>> files;
+  for (Segment& seg : segments_) {
+    if (seg.written_size > seg.durable_size && seg.file != nullptr) {
+      job.segment_sizes.emplace_back(seg.first_index, seg.written_size);
+      files.push_back(seg.file);
+    }
+    job.sync_dir |= seg.new_in_dir;
+  }
+  job.through_index = written_index_;
+  if (files.empty() && !job.sync_dir) {
+    // Nothing written since the last fsync (or only what one already covers).
+    if (written_index_ > durable_index_) (void)FsyncWritten();
+    return Status::Ok();
+  }
+  if (!sync_thread_.joinable()) sync_thread_ = std::thread([this] { SyncThreadMain(); });
+  {
+    std::lock_guard lock(sync_mu_);
+    job_files_ = std::move(files);
+    job_sync_dir_ = job.sync_dir;
+    job_posted_ = true;
+    job_done_ = false;
+  }
+  sync_cv_.notify_all();
+  running_job_ = std::move(job);
+  return Status::Ok();
+}
+
+Status Log::FinishBackgroundSync() {
+  if (running_job_) {
+    std::optional<Status> result;
+    {
+      std::lock_guard lock(sync_mu_);
+      if (job_done_) {
+        result = job_result_;
+        job_done_ = false;
+      }
+    }
+    if (result) {
+      SyncJob job = std::move(*running_job_);
+      running_job_.reset();
+      ApplyBackgroundSync(job, *result);
+    }
+  }
+  return std::exchange(background_failure_, Status::Ok());
+}
+
+Status Log::WaitForBackgroundSync() {
+  if (!running_job_) return Status::Ok();
+  Status result;
+  {
+    std::unique_lock lock(sync_mu_);
+    sync_cv_.wait(lock, [&] { return job_done_; });
+    result = job_result_;
+    job_done_ = false;
+  }
+  SyncJob job = std::move(*running_job_);
+  running_job_.reset();
+  ApplyBackgroundSync(job, result);
+  return result;
+}
+
+void Log::SetBackgroundSyncDone(std::function<void()> done) {
+  std::lock_guard lock(sync_mu_);
+  sync_done_ = std::move(done);
+}
+
+// Segments are neither added nor removed while a background fsync runs
+// (everything that would waits for it), so the job's segments are found by
+// their first index; only the tail may have grown.
+void Log::ApplyBackgroundSync(const SyncJob& job, const Status& result) {
+  if (!result.ok()) {
+    OnFsyncFailure();
+    background_failure_ = result;
+    return;
+  }
+  for (Segment& seg : segments_) {
+    for (const auto& [first, size] : job.segment_sizes) {
+      if (seg.first_index == first && seg.created) {
+        seg.durable_size = std::max(seg.durable_size, std::min(size, seg.written_size));
+      }
+    }
+    if (job.sync_dir) seg.new_in_dir = false;
+    if (&seg != &segments_.back() && seg.durable_size >= seg.written_size) seg.file.reset();
+  }
+  MarkBlocksDurableThrough(job.through_index);
+  durable_index_ = std::max(durable_index_, std::min(job.through_index, written_index_));
+  background_failure_ = Status::Ok();
+  EvictCache();
+}
+
+void Log::SyncThreadMain() {
+  std::unique_lock lock(sync_mu_);
+  for (;;) {
+    sync_cv_.wait(lock, [&] { return sync_stop_ || job_posted_; });
+    if (!job_posted_) return;
+    job_posted_ = false;
+    std::vector<std::shared_ptr<File>> files = std::move(job_files_);
+    job_files_.clear();
+    bool sync_dir = job_sync_dir_;
+    lock.unlock();
+    Status st;
+    for (const auto& file : files) {
+      st = file->DataSync();
+      if (!st.ok()) break;
+    }
+    if (st.ok() && sync_dir) st = env_->SyncDir(dir_);
+    files.clear();
+    lock.lock();
+    job_result_ = st;
+    job_done_ = true;
+    sync_cv_.notify_all();
+    if (sync_done_) sync_done_();
+  }
 }
 
 }  // namespace tandem::wal

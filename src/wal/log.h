@@ -3,7 +3,9 @@
 // layer's log store (append, read a range, term-at, truncate suffix, compact
 // prefix, reset after a snapshot install). Format: docs/formats.md.
 //
-// Threading: none. One owner (the event loop) calls everything.
+// Threading: one owner (the event loop) calls everything. The only other
+// thread is the log's own sync thread, which runs the fdatasync of a
+// background sync (below) and touches nothing else.
 //
 // Indexes: entries have consecutive indexes; terms never decrease. The log
 // holds [first_index(), last_index()]; it is empty when last_index() ==
@@ -21,6 +23,24 @@
 //     kNever       never fsync; the OS flushes. durable_index() ==
 //                  written_index().
 //   The value Sync returns is the highest index the caller may acknowledge.
+//
+// Background sync (kAlways; a replicated node, so its loop keeps reading
+//   acknowledgements and requests while the disk works):
+//   StartBackgroundSync() writes like Sync() and, unless a background fsync
+//   is already running, hands the fdatasync of everything written so far to
+//   the log's sync thread and returns at once. When the fsync ends, the
+//   callback given to SetBackgroundSyncDone() runs ON THE SYNC THREAD; the
+//   owner then calls FinishBackgroundSync() on its own thread, which moves
+//   durable_index() to what that fsync covered (or reports its failure, with
+//   the same recovery as a failed Sync). Entries written while an fsync runs
+//   wait for the next one: the owner starts it after finishing the previous.
+//   While a background fsync runs, only Append, the writes of
+//   StartBackgroundSync and reads happen on the owner's thread; every other
+//   operation that touches the files (Sync, SyncAll, MaybeSyncPeriodic,
+//   TruncateSuffix, CompactPrefix, Reset, set_sync_policy, rolling to a new
+//   segment, the destructor) first waits for it to end and applies its
+//   result itself (a failure is then reported by the next
+//   FinishBackgroundSync).
 //
 // Preallocation: the tail segment's file is kept longer than its data by
 //   writing zero bytes ahead of it (see kPreallocateStep; never past
@@ -48,12 +68,17 @@
 // synced are lost exactly as in a crash.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "util/env.h"
@@ -144,7 +169,23 @@ class Log {
   Result<uint64_t> Sync();
   // Changes the policy for the next Sync (CONFIG SET appendfsync). Data
   // written under kNever is fsync'd by the next SyncAll, not by Sync.
-  void set_sync_policy(SyncPolicy policy) { options_.sync_policy = policy; }
+  void set_sync_policy(SyncPolicy policy);
+
+  // Background sync (see the file comment). Under kEverySecond and kNever
+  // StartBackgroundSync is Sync() and nothing runs in the background.
+  Status StartBackgroundSync();
+  // Applies a finished background fsync: OK with durable_index() moved on,
+  // or the error of a failed one (nothing new durable; the next Sync or
+  // background sync rewrites). OK and no change when none finished. Never
+  // blocks.
+  Status FinishBackgroundSync();
+  bool background_sync_running() const { return running_job_.has_value(); }
+  // Called on the sync thread each time a background fsync ends (it must
+  // only hand the news to the owner's thread, e.g. post to its loop).
+  void SetBackgroundSyncDone(std::function<void()> done);
+  // Blocks until a running background fsync ends and applies its result
+  // (as FinishBackgroundSync would).
+  Status WaitForBackgroundSync();
   // kEverySecond: fsyncs written data if periodic_sync_ms passed since the
   // last fsync. No-op for other policies. `now_ms` is any monotonic clock.
   Status MaybeSyncPeriodic(int64_t now_ms);
@@ -200,7 +241,7 @@ class Log {
     bool created = false;         // file exists with its header written
     bool needs_truncate = false;  // file may hold junk past written_size
     bool new_in_dir = false;      // created since the last directory fsync
-    std::unique_ptr<File> file;   // open while tail or not fully durable
+    std::shared_ptr<File> file;   // open while tail or not fully durable
     // checkpoints[k] = offset of record first_index + k * kCheckpointStride.
     std::vector<uint64_t> checkpoints;
   };
@@ -218,6 +259,12 @@ class Log {
     uint64_t start_index;
     uint64_t term;
   };
+  // What a running background fsync makes durable when it succeeds.
+  struct SyncJob {
+    uint64_t through_index = 0;                                // written_index() at its start
+    std::vector<std::pair<uint64_t, uint64_t>> segment_sizes;  // (first_index, written_size)
+    bool sync_dir = false;                                     // new segment names too
+  };
 
   Log(Env* env, std::string dir, LogOptions options);
   Status Recover(RecoveryReport* report);
@@ -231,7 +278,9 @@ class Log {
   void OnFsyncFailure();
   void EvictCache();
   size_t FirstNonDurableBlock() const;
-  void MarkWrittenBlocksDurable();
+  void MarkBlocksDurableThrough(uint64_t index);
+  void ApplyBackgroundSync(const SyncJob& job, const Status& result);
+  void SyncThreadMain();
   uint64_t MemoryFirstIndex() const;
   Status ReadFromMemory(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out, size_t* bytes);
   Status ReadFromDisk(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out, size_t* bytes);
@@ -250,6 +299,21 @@ class Log {
   uint64_t durable_index_ = 0;
   size_t durable_block_bytes_ = 0;
   int64_t last_fsync_ms_ = 0;
+
+  // Background sync. Owner's thread only:
+  std::optional<SyncJob> running_job_;
+  Status background_failure_;  // a failed background fsync not yet reported
+  // Shared with the sync thread, under sync_mu_:
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<std::shared_ptr<File>> job_files_;  // to fdatasync
+  bool job_sync_dir_ = false;
+  bool job_posted_ = false;  // a job waits for the thread
+  bool job_done_ = false;    // the thread finished it; job_result_ holds how
+  Status job_result_;
+  bool sync_stop_ = false;
+  std::function<void()> sync_done_;
+  std::thread sync_thread_;  // started by the first background sync
 };
 
 }  // namespace tandem::wal
