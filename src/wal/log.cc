@@ -26,7 +26,10 @@ std::string SegmentError(const std::string& path, uint64_t offset, const std::st
   return "wal segment " + path + " offset " + std::to_string(offset) + ": " + what;
 }
 
-// Sequential records from a byte range [start, end) of a segment file.
+// Sequential records from a byte range [start, end) of a segment file, read
+// ahead in chunks of at least kDiskReadChunk. The end may grow (ExtendEnd)
+// while the data before it stays as it was, and Seek moves to another record
+// start, within the bytes already read when it can.
 class RecordStream {
  public:
   RecordStream(File* file, uint64_t start, uint64_t end)
@@ -37,7 +40,7 @@ class RecordStream {
     *done = false;
     for (;;) {
       size_t size = 0;
-      std::string_view rest = std::string_view(buf_).substr(pos_);
+      std::string_view rest(buf_.get() + pos_, len_ - pos_);
       RecordDecode rd = DecodeRecord(rest, entry, &size);
       if (rd == RecordDecode::kOk) {
         pos_ += size;
@@ -59,15 +62,24 @@ class RecordStream {
         return Status::Corruption(
             SegmentError(file_->path(), record_offset_, "record runs past the written end"));
       }
-      buf_.erase(0, pos_);
-      pos_ = 0;
-      size_t want = std::max<size_t>(kDiskReadChunk, size > buf_.size() ? size - buf_.size() : 0);
+      // Keep the partial record, then read on after it.
+      size_t kept = rest.size();
+      size_t want = std::max<size_t>(kDiskReadChunk, size > kept ? size - kept : 0);
       want = static_cast<size_t>(std::min<uint64_t>(want, end_ - file_pos_));
-      size_t old = buf_.size();
-      buf_.resize(old + want);
-      auto n = file_->ReadAt(file_pos_, want, buf_.data() + old);
+      if (kept + want > cap_) {
+        size_t cap = std::max(kept + want, 2 * cap_);
+        std::unique_ptr<char[]> bigger(new char[cap]);
+        std::copy_n(buf_.get() + pos_, kept, bigger.get());
+        buf_ = std::move(bigger);
+        cap_ = cap;
+      } else if (kept > 0) {
+        std::copy_n(buf_.get() + pos_, kept, buf_.get());
+      }
+      pos_ = 0;
+      len_ = kept;
+      auto n = file_->ReadAt(file_pos_, want, buf_.get() + kept);
       if (!n.ok()) return n.status();
-      buf_.resize(old + *n);
+      len_ += *n;
       if (*n == 0) {
         return Status::Corruption(
             SegmentError(file_->path(), file_pos_, "file shorter than expected"));
@@ -77,15 +89,32 @@ class RecordStream {
   }
   // Offset of the record last returned.
   uint64_t offset() const { return offset_; }
+  // Offset of the record the next call returns.
+  uint64_t next_offset() const { return record_offset_; }
+  // The range now ends at `end` (never before the bytes already read).
+  void ExtendEnd(uint64_t end) { end_ = std::max(end_, end); }
+  // Goes to the record starting at `offset`.
+  void Seek(uint64_t offset) {
+    uint64_t buffered_start = file_pos_ - len_;
+    if (offset >= buffered_start && offset <= file_pos_) {
+      pos_ = static_cast<size_t>(offset - buffered_start);
+    } else {
+      pos_ = len_ = 0;
+      file_pos_ = offset;
+    }
+    record_offset_ = offset;
+  }
 
  private:
   File* file_;
-  uint64_t file_pos_;
+  uint64_t file_pos_;  // file offset just after the buffered bytes
   uint64_t end_;
   uint64_t record_offset_;
   uint64_t offset_ = 0;
-  std::string buf_;
-  size_t pos_ = 0;
+  std::unique_ptr<char[]> buf_;  // [0, len_) holds the file's bytes before file_pos_
+  size_t cap_ = 0;
+  size_t len_ = 0;
+  size_t pos_ = 0;  // the next record in buf_
 };
 
 // Byte offset of the record at `index` within block bytes (records only).
@@ -98,6 +127,33 @@ size_t OffsetInBlock(const std::string& bytes, uint64_t first_index, uint64_t in
 }
 
 }  // namespace
+
+// Where the last disk read stopped. Reads of a follower catching up are
+// sequential: the next one starts where the previous ended (or a little
+// before, when the caller kept only a prefix of what it got), so it goes on
+// with the same open file and read-ahead instead of reopening the segment
+// and rescanning from a checkpoint. Dropped whenever the bytes it may have
+// read ahead could change: TruncateSuffix, Reset, a deleted segment, a
+// failed fsync.
+struct Log::ReadCursor {
+  uint64_t segment_first = 0;
+  std::unique_ptr<File> file;
+  std::optional<RecordStream> stream;
+  uint64_t next_index = 0;  // the record stream->next_offset() starts
+  // Offsets of the records the last read returned, from batch_first on.
+  uint64_t batch_first = 0;
+  std::vector<uint64_t> batch_offsets;
+
+  // Moves to `index` when it is the next record or one the last read
+  // returned; false otherwise.
+  bool SeekTo(uint64_t index) {
+    if (index == next_index) return true;
+    if (index < batch_first || index - batch_first >= batch_offsets.size()) return false;
+    stream->Seek(batch_offsets[index - batch_first]);
+    next_index = index;
+    return true;
+  }
+};
 
 Log::Log(Env* env, std::string dir, LogOptions options)
     : env_(env), dir_(std::move(dir)), options_(options) {}
@@ -516,6 +572,7 @@ void Log::MarkBlocksDurableThrough(uint64_t index) {
 // The page cache is not trusted after a failed fsync: everything after the
 // last durable point is rewritten by the next Sync.
 void Log::OnFsyncFailure() {
+  cursor_.reset();  // what it read ahead may be rewritten
   for (Segment& seg : segments_) {
     if (seg.written_size > seg.durable_size || seg.new_in_dir) {
       seg.written_size = seg.durable_size;
@@ -666,23 +723,42 @@ Status Log::ReadFromDisk(uint64_t from, size_t max_bytes, std::vector<LogEntry>*
                          size_t* bytes) {
   Segment* seg = FindSegment(from);
   if (seg == nullptr) return Status::NotFound("no segment for index " + std::to_string(from));
-  auto offset = OffsetOf(seg, from);
-  if (!offset.ok()) return offset.status();
-  auto file = env_->OpenFile(seg->path, OpenMode::kReadOnly);
-  if (!file.ok()) return file.status();
+  if (cursor_ == nullptr || cursor_->segment_first != seg->first_index ||
+      !cursor_->SeekTo(from)) {
+    cursor_.reset();
+    auto offset = OffsetOf(seg, from);
+    if (!offset.ok()) return offset.status();
+    auto file = env_->OpenFile(seg->path, OpenMode::kReadOnly);
+    if (!file.ok()) return file.status();
+    auto cursor = std::make_unique<ReadCursor>();
+    cursor->segment_first = seg->first_index;
+    cursor->file = std::move(*file);
+    cursor->stream.emplace(cursor->file.get(), *offset, seg->written_size);
+    cursor->next_index = from;
+    cursor_ = std::move(cursor);
+  }
+  ReadCursor& c = *cursor_;
+  RecordStream& stream = *c.stream;
+  stream.ExtendEnd(seg->written_size);  // the segment may have grown since
+  c.batch_first = from;
+  c.batch_offsets.clear();
   uint64_t stop = std::min(seg->last_index, MemoryFirstIndex() - 1);
-  RecordStream stream(file->get(), *offset, seg->written_size);
   for (uint64_t want = from; want <= stop;) {
     EntryView e;
     bool done;
-    TANDEM_RETURN_IF_ERROR(stream.Next(&e, &done));
-    if (done || e.index != want) {
-      return Status::Corruption(
+    Status st = stream.Next(&e, &done);
+    if (st.ok() && (done || e.index != want)) {
+      st = Status::Corruption(
           SegmentError(seg->path, stream.offset(), "expected index " + std::to_string(want)));
     }
+    if (!st.ok()) {
+      cursor_.reset();
+      return st;
+    }
+    c.batch_offsets.push_back(stream.offset());
     out->push_back(LogEntry{e.term, e.index, e.type, std::string(e.payload)});
     *bytes += e.payload.size();
-    ++want;
+    c.next_index = ++want;
     if (*bytes >= max_bytes) break;
   }
   return Status::Ok();
@@ -700,6 +776,7 @@ Status Log::ForEach(uint64_t from, const std::function<Status(const EntryView&)>
 }
 
 Status Log::DeleteSegmentFile(Segment* seg) {
+  if (cursor_ != nullptr && cursor_->segment_first == seg->first_index) cursor_.reset();
   seg->file.reset();
   if (!seg->created && !env_->FileExists(seg->path)) return Status::Ok();
   Status st = env_->DeleteFile(seg->path);
@@ -709,6 +786,7 @@ Status Log::DeleteSegmentFile(Segment* seg) {
 
 Status Log::TruncateSuffix(uint64_t after_index) {
   if (after_index >= last_index_) return Status::Ok();
+  cursor_.reset();  // it may have read ahead what is cut
   (void)WaitForBackgroundSync();
   if (after_index + 1 < first_index()) {
     return Status::InvalidArgument("cannot truncate below the first index " +
@@ -802,6 +880,7 @@ Status Log::CompactPrefix(uint64_t up_to_index) {
 
 Status Log::Reset(uint64_t next_index, uint64_t prev_term) {
   if (next_index == 0) return Status::InvalidArgument("next_index must be >= 1");
+  cursor_.reset();
   (void)WaitForBackgroundSync();  // the reset supersedes whatever it covered
   while (!segments_.empty()) {
     Status st = DeleteSegmentFile(&segments_.back());

@@ -200,6 +200,10 @@ class Log {
   // Appends to *out entries from `from` on, stopping once their payloads
   // total >= max_bytes (at least one entry is returned if any exists) or at
   // last_index(). Recent entries come from memory, older ones from disk.
+  // Disk reads are sequential-friendly: the log keeps the segment open with
+  // its read-ahead where the last disk read stopped, so a Read that starts
+  // there (or at an entry the previous Read returned) neither reopens the
+  // file nor rescans from a checkpoint.
   // NotFound if from < first_index() (compacted); empty if from > last.
   Status Read(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out);
   // Calls fn for every entry from `from` to last_index() in order (startup
@@ -266,6 +270,8 @@ class Log {
     bool sync_dir = false;                                     // new segment names too
   };
 
+  struct ReadCursor;  // log.cc
+
   Log(Env* env, std::string dir, LogOptions options);
   Status Recover(RecoveryReport* report);
   Segment NewSegment(uint64_t first_index, uint64_t prev_term) const;
@@ -299,6 +305,7 @@ class Log {
   uint64_t durable_index_ = 0;
   size_t durable_block_bytes_ = 0;
   int64_t last_fsync_ms_ = 0;
+  std::unique_ptr<ReadCursor> cursor_;  // where the last disk read stopped
 
   // Background sync. Owner's thread only:
   std::optional<SyncJob> running_job_;
