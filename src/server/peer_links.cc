@@ -10,6 +10,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <chrono>
+#include <span>
+#include <utility>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -21,23 +23,101 @@ namespace {
 
 constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr size_t kMaxQueuedBytes = 64u << 20;
-constexpr size_t kKeptBufferBytes = 1u << 20;
-
-void AppendFrame(std::string* out, std::string_view command, std::string_view payload) {
-  resp::Writer w(out);
-  w.ArrayHeader(2);
-  w.Bulk(command);
-  w.Bulk(payload);
-}
+// Payloads from this size on are written from their own buffer; smaller
+// frames are copied together into one piece.
+constexpr size_t kOwnPieceBytes = 16u << 10;
+// Buffers handed to one writev.
+constexpr size_t kMaxWriteBuffers = 64;
 
 }  // namespace
+
+// Encoded frames not yet written, in order, as pieces: small frames (and
+// the headers and trailers of large ones) are copied into a shared piece, a
+// large payload is kept in the string it came in (no copy); writes gather
+// the pieces (writev).
+class PeerLinks::SendQueue {
+ public:
+  void Add(std::string_view command, std::string payload) {
+    std::string& piece = OpenPiece();
+    size_t before = piece.size();
+    resp::Writer w(&piece);
+    w.ArrayHeader(2);
+    w.Bulk(command);
+    piece.push_back('$');
+    piece.append(std::to_string(payload.size()));
+    piece.append("\r\n");
+    if (payload.size() < kOwnPieceBytes) {
+      piece.append(payload);
+      piece.append("\r\n");
+      bytes_ += piece.size() - before;
+      return;
+    }
+    bytes_ += piece.size() - before + payload.size() + 2;
+    pieces_.push_back(std::move(payload));
+    pieces_.emplace_back("\r\n");
+    last_open_ = true;
+  }
+  bool empty() const { return bytes_ == 0; }
+  size_t bytes() const { return bytes_; }
+  // The first unwritten bytes, as at most `max` buffers; returns how many.
+  size_t Buffers(asio::const_buffer* out, size_t max) const {
+    size_t n = 0;
+    for (size_t i = 0; i < pieces_.size() && n < max; ++i) {
+      size_t skip = i == 0 ? head_ : 0;
+      if (pieces_[i].size() > skip) {
+        out[n++] = asio::buffer(pieces_[i].data() + skip, pieces_[i].size() - skip);
+      }
+    }
+    return n;
+  }
+  // The first `n` unwritten bytes were written.
+  void Consume(size_t n) {
+    bytes_ -= n;
+    while (!pieces_.empty() && n >= pieces_.front().size() - head_) {
+      n -= pieces_.front().size() - head_;
+      PopFront();
+    }
+    head_ += n;
+  }
+  // Moves every queued byte to *into (which must be empty).
+  void MoveTo(SendQueue* into) {
+    std::swap(pieces_, into->pieces_);
+    into->head_ = std::exchange(head_, 0);
+    into->bytes_ = std::exchange(bytes_, 0);
+    into->last_open_ = std::exchange(last_open_, false);
+  }
+  void Clear() {
+    pieces_.clear();
+    head_ = bytes_ = 0;
+    last_open_ = false;
+  }
+
+ private:
+  std::string& OpenPiece() {
+    if (!last_open_) {
+      pieces_.emplace_back();
+      last_open_ = true;
+    }
+    return pieces_.back();
+  }
+  void PopFront() {
+    pieces_.pop_front();
+    head_ = 0;
+    if (pieces_.empty()) last_open_ = false;
+  }
+
+  std::deque<std::string> pieces_;
+  size_t head_ = 0;         // bytes of pieces_.front() already written
+  size_t bytes_ = 0;        // unwritten bytes
+  bool last_open_ = false;  // pieces_.back() takes more small frames
+};
 
 struct PeerLinks::Link {
   Link(asio::io_context& io, uint64_t id, HostPort address)
       : id(id), address(std::move(address)), wake(io), socket(io) {}
   uint64_t id;
   HostPort address;
-  std::string queue;  // encoded frames not yet written
+  SendQueue queue;  // encoded frames not yet written
   asio::steady_timer wake;
   asio::ip::tcp::socket socket;
   bool connected = false;
@@ -69,34 +149,36 @@ void PeerLinks::Stop() {
   }
 }
 
-bool PeerLinks::Enqueue(uint64_t to, std::string_view command, std::string_view payload,
+bool PeerLinks::Enqueue(uint64_t to, std::string_view command, std::string payload,
                         bool droppable) {
   auto it = links_.find(to);
   if (it == links_.end()) return false;
   Link& link = *it->second;
   if (!link.connected) return false;
-  if (droppable && link.queue.size() > kMaxQueuedBytes) return false;
+  if (droppable && link.queue.bytes() > kMaxQueuedBytes) return false;
   bool was_empty = link.queue.empty();
-  AppendFrame(&link.queue, command, payload);
+  link.queue.Add(command, std::move(payload));
   if (!link.writing) {
     // Write now rather than on the next loop turn: the caller is often about
     // to fsync, and the peer's round trip should overlap that fsync. The
     // socket is non-blocking; what the kernel does not take stays queued.
+    asio::const_buffer buffers[kMaxWriteBuffers];
+    size_t count = link.queue.Buffers(buffers, kMaxWriteBuffers);
     asio::error_code ec;
-    size_t n = link.socket.write_some(asio::buffer(link.queue), ec);
-    link.queue.erase(0, n);
+    size_t n = link.socket.write_some(std::span(buffers, count), ec);
+    link.queue.Consume(n);
     // An error is left for the link's coroutine to find on its next write.
   }
   if (was_empty && !link.queue.empty()) link.wake.cancel();
   return true;
 }
 
-void PeerLinks::SendMessage(uint64_t to, std::string_view message) {
-  Enqueue(to, "TANDEM.RAFT", message, /*droppable=*/true);
+void PeerLinks::SendMessage(uint64_t to, std::string message) {
+  Enqueue(to, "TANDEM.RAFT", std::move(message), /*droppable=*/true);
 }
 
-bool PeerLinks::SendSnapshotChunk(uint64_t to, std::string_view chunk) {
-  return Enqueue(to, "TANDEM.SNAP", chunk, /*droppable=*/true);
+bool PeerLinks::SendSnapshotChunk(uint64_t to, std::string chunk) {
+  return Enqueue(to, "TANDEM.SNAP", std::move(chunk), /*droppable=*/true);
 }
 
 bool PeerLinks::connected(uint64_t id) const {
@@ -111,7 +193,7 @@ uint64_t PeerLinks::connections(uint64_t id) const {
 
 size_t PeerLinks::queued_bytes(uint64_t id) const {
   auto it = links_.find(id);
-  return it == links_.end() ? 0 : it->second->queue.size();
+  return it == links_.end() ? 0 : it->second->queue.bytes();
 }
 
 asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
@@ -182,29 +264,36 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
     link->connected = true;
     ++link->connections;
     backoff = std::chrono::milliseconds(50);
-    std::string sending;
-    while (!link->stopped) {
+    SendQueue sending;
+    asio::const_buffer buffers[kMaxWriteBuffers];
+    asio::error_code wec;
+    while (!link->stopped && !wec) {
       if (link->queue.empty()) {
         link->wake.expires_at(asio::steady_timer::time_point::max());
         co_await link->wake.async_wait(kUseTuple);
         continue;
       }
-      sending.swap(link->queue);
-      link->queue.clear();
+      link->queue.MoveTo(&sending);
       link->writing = true;
-      auto [wec, n] = co_await asio::async_write(link->socket, asio::buffer(sending), kUseTuple);
+      while (!sending.empty()) {
+        size_t count = sending.Buffers(buffers, kMaxWriteBuffers);
+        auto [ec, n] =
+            co_await link->socket.async_write_some(std::span(buffers, count), kUseTuple);
+        if (ec) {
+          wec = ec;
+          break;
+        }
+        sending.Consume(n);
+      }
       link->writing = false;
-      sending.clear();
-      // A burst (a follower catching up) must not pin its buffer for good.
-      if (sending.capacity() > kKeptBufferBytes) std::string().swap(sending);
+      sending.Clear();
       if (wec) {
         spdlog::info("lost connection to peer {} at {}: {}", link->id, link->address.ToString(),
                      wec.message());
-        break;
       }
     }
     link->connected = false;
-    link->queue.clear();
+    link->queue.Clear();
     asio::error_code ignored;
     link->socket.close(ignored);
   }

@@ -34,11 +34,14 @@ class PeerLinks {
   void Start();
   void Stop();
 
-  // Queues a TANDEM.RAFT frame with `message` for peer `to`.
-  void SendMessage(uint64_t to, std::string_view message);
-  // Queues a TANDEM.SNAP frame with a snapshot chunk for peer `to`.
-  // Returns false when the peer is not connected or its queue is full.
-  bool SendSnapshotChunk(uint64_t to, std::string_view chunk);
+  // Queues a TANDEM.RAFT frame with `message` for peer `to`. The message is
+  // taken, not copied: a large one is written from its own buffer (the
+  // frame's header and trailer go around it with writev).
+  void SendMessage(uint64_t to, std::string message);
+  // Queues a TANDEM.SNAP frame with a snapshot chunk for peer `to` (taken
+  // like a message). Returns false when the peer is not connected or its
+  // queue is full.
+  bool SendSnapshotChunk(uint64_t to, std::string chunk);
   bool connected(uint64_t id) const;
   // How many times the link to `id` has connected (a changed count means
   // the peer may have restarted since).
@@ -48,8 +51,9 @@ class PeerLinks {
 
  private:
   struct Link;
+  class SendQueue;
   asio::awaitable<void> Run(std::shared_ptr<Link> link);
-  bool Enqueue(uint64_t to, std::string_view command, std::string_view payload, bool droppable);
+  bool Enqueue(uint64_t to, std::string_view command, std::string payload, bool droppable);
 
   asio::io_context& io_;
   const Config& config_;
