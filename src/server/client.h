@@ -38,9 +38,6 @@ struct Client {
   // Set while the connection waits for the commit index; the server cancels
   // it to wake the connection.
   asio::steady_timer wake;
-  // Position in the server's list of waiting clients (kNotWaiting if absent).
-  static constexpr size_t kNotWaiting = static_cast<size_t>(-1);
-  size_t waiting_slot = kNotWaiting;
   // Ends of each reply in `out` and the index each waits for, so a failed
   // log write can turn exactly the affected replies into errors.
   struct PendingReply {

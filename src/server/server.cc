@@ -270,8 +270,7 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
   resp::RequestParser parser(popts);
   std::vector<std::string_view> args;
 
-  // Synchronous reads below (and SendReplies's writes) return would_block
-  // instead of waiting.
+  // Synchronous reads below return would_block instead of waiting.
   socket.non_blocking(true, ec);
   bool closed = false;
   while (!client.killed && !closed) {
@@ -328,13 +327,9 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
       round_bytes += n;
     }
     client.query_buffer_bytes = parser.unparsed_bytes();
-    if (!client.out.empty() && !Releasable(client)) {
-      // Whoever wakes the connection sends what the socket takes of the
-      // replies first (WakeReleasableClients).
-      co_await WaitUntilReleasable(client);
-      if (client.killed || !Releasable(client)) break;
-    }
     if (!client.out.empty()) {
+      if (!Releasable(client)) co_await WaitUntilReleasable(client);
+      if (client.killed || !Releasable(client)) break;
       auto [wec, written] = co_await asio::async_write(socket, asio::buffer(client.out), kUseTuple);
       client.out.clear();
       client.pending.clear();
@@ -342,7 +337,7 @@ asio::awaitable<void> Server::ServeClient(asio::ip::tcp::socket socket) {
     }
     if (client.close_after_reply) break;
   }
-  StopWaiting(client);
+  waiting_.erase(client.id);
   clients_.erase(client.id);
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket.close(ec);
@@ -360,23 +355,8 @@ bool Server::Releasable(const Client& c) const {
          c.read_round <= replicator_->confirmed_read_round();
 }
 
-void Server::StartWaiting(Client& client) {
-  if (client.waiting_slot != Client::kNotWaiting) return;
-  client.waiting_slot = waiting_.size();
-  waiting_.push_back(&client);
-}
-
-void Server::StopWaiting(Client& client) {
-  if (client.waiting_slot == Client::kNotWaiting) return;
-  Client* last = waiting_.back();
-  waiting_[client.waiting_slot] = last;
-  last->waiting_slot = client.waiting_slot;
-  waiting_.pop_back();
-  client.waiting_slot = Client::kNotWaiting;
-}
-
 asio::awaitable<void> Server::WaitUntilReleasable(Client& client) {
-  StartWaiting(client);
+  waiting_[client.id] = &client;
   while (!client.killed && !shutting_down_) {
     if (client.blocked()) {
       resp::Writer w(&client.out, client.protocol);
@@ -405,44 +385,13 @@ asio::awaitable<void> Server::WaitUntilReleasable(Client& client) {
     }
     co_await client.wake.async_wait(kUseTuple);
   }
-  StopWaiting(client);
+  waiting_.erase(client.id);
 }
 
 void Server::WakeReleasableClients() {
-  // Like Redis's handleClientsWithPendingWrites: the released replies go out
-  // here, one send each, and the connections resume afterwards. By then the
-  // clients have often sent their next commands, which the connections then
-  // read at once (reading right after its own send would mostly find nothing
-  // yet and cost a failed read), and no asynchronous write is started.
-  for (Client* client : waiting_) {
-    if (client->blocked()) {
-      client->wake.cancel();
-    } else if (Releasable(*client)) {
-      SendReplies(*client);
-      client->wake.cancel();
-    }
+  for (auto& [id, client] : waiting_) {
+    if (client->blocked() || Releasable(*client)) client->wake.cancel();
   }
-}
-
-void Server::SendReplies(Client& client) {
-  if (client.out.empty() || client.killed) return;
-  asio::error_code ec;
-  size_t sent = client.socket->write_some(asio::buffer(client.out), ec);  // non-blocking
-  // On would_block or an error the connection's own write waits or fails.
-  if (ec || sent == 0) return;
-  if (sent == client.out.size()) {
-    client.out.clear();
-    client.pending.clear();
-    return;
-  }
-  client.out.erase(0, sent);
-  size_t kept = 0;
-  for (const Client::PendingReply& p : client.pending) {
-    if (p.end <= sent) continue;
-    client.pending[kept] = p;
-    client.pending[kept++].end -= sent;
-  }
-  client.pending.resize(kept);
 }
 
 void Server::OnReplicationProgress() {
@@ -595,7 +544,7 @@ void Server::Flush() {
 void Server::FailPendingReplies(uint64_t keep_upto, const std::string& write_error,
                                 const std::string& read_error) {
   uint64_t confirmed = replicator_ ? replicator_->confirmed_read_round() : 0;
-  for (Client* client : waiting_) {
+  for (auto& [id, client] : waiting_) {
     std::string rewritten;
     size_t start = 0;
     for (auto& p : client->pending) {
@@ -621,7 +570,7 @@ void Server::FailPendingReplies(uint64_t keep_upto, const std::string& write_err
 }
 
 void Server::FailWritesAbove(uint64_t released, const std::string& write_error) {
-  for (Client* client : waiting_) {
+  for (auto& [id, client] : waiting_) {
     if (client->write_wait_index <= released) continue;
     std::string rewritten;
     size_t start = 0;

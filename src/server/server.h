@@ -23,7 +23,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "kv/state_machine.h"
 #include "server/client.h"
@@ -97,12 +96,7 @@ class Server {
   asio::awaitable<void> WaitUntilReleasable(Client& client);
   void ScheduleFlush();
   void Flush();
-  // Sends the released replies of waiting clients and wakes their
-  // connections (and blocked clients', to re-check their condition).
   void WakeReleasableClients();
-  // Sends what the socket takes now of client.out without waiting (the
-  // socket is non-blocking); what it does not take stays in client.out.
-  void SendReplies(Client& client);
   void StartTimers();
   void OnCronTick();
   Status OpenDataDir();
@@ -162,11 +156,7 @@ class Server {
   std::unique_ptr<Replicator> replicator_;
 
   std::map<uint64_t, Client*> clients_;
-  // Clients whose replies wait for a commit (unordered; each knows its slot,
-  // so joining and leaving, once per write, are O(1) and allocate nothing).
-  std::vector<Client*> waiting_;
-  void StartWaiting(Client& client);
-  void StopWaiting(Client& client);
+  std::map<uint64_t, Client*> waiting_;  // clients whose replies wait for a commit
   uint64_t next_client_id_ = 1;
   bool flush_scheduled_ = false;
   bool shutting_down_ = false;
