@@ -7,6 +7,7 @@
 #include "snapshot/snapshot_reader.h"
 #include "snapshot/snapshot_store.h"
 #include "snapshot/snapshot_writer.h"
+#include "util/testing/temp_dir.h"
 
 namespace tandem::snapshot {
 namespace {
@@ -16,12 +17,9 @@ std::string EntryFor(int i) { return "key-" + std::to_string(i) + std::string(i 
 class SnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tandem_snap_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = tmp_.path();
     dir_ = root_ + "/snap";
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
 
   std::string Write(uint64_t index, uint64_t term, int entries, std::string metadata = "m") {
     SnapshotMeta meta{index, term, 1'700'000'000'000, std::move(metadata)};
@@ -41,6 +39,7 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_TRUE((*f)->WriteAt(0, data).ok());
   }
 
+  testing::TempDir tmp_{"tandem_snap_test"};
   std::string root_, dir_;
   FaultInjectionEnv env_{Env::Default()};
 };

@@ -7,6 +7,7 @@
 
 #include "snapshot/snapshot_reader.h"
 #include "snapshot/snapshot_writer.h"
+#include "util/testing/temp_dir.h"
 
 namespace tandem::snapshot {
 namespace {
@@ -14,9 +15,7 @@ namespace {
 class TransferTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tandem_xfer_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = tmp_.path();
     auto w = SnapshotWriter::Create(&env_, root_ + "/leader", SnapshotMeta{900, 4, 1, "members"});
     ASSERT_TRUE(w.ok());
     for (int i = 0; i < 3000; ++i) {
@@ -27,7 +26,6 @@ class TransferTest : public ::testing::Test {
     source_path_ = *path;
     follower_ = root_ + "/follower";
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
 
   // Sends chunks from rx->next_offset() until `stop_after` chunks were sent
   // (-1: to the end).
@@ -39,6 +37,7 @@ class TransferTest : public ::testing::Test {
     }
   }
 
+  testing::TempDir tmp_{"tandem_xfer_test"};
   std::string root_, source_path_, follower_;
   FaultInjectionEnv env_{Env::Default()};
 };

@@ -7,17 +7,14 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "util/testing/temp_dir.h"
+
 namespace tandem {
 namespace {
 
 class EnvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tandem_env_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { dir_ = tmp_.path(); }
 
   std::string ReadAll(Env* env, const std::string& path) {
     std::string out;
@@ -25,6 +22,7 @@ class EnvTest : public ::testing::Test {
     return out;
   }
 
+  testing::TempDir tmp_{"tandem_env_test"};
   std::string dir_;
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "util/testing/temp_dir.h"
 #include "wal/log.h"
 
 namespace tandem::wal {
@@ -51,15 +52,10 @@ class CountingEnv : public Env {
 class LogReadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tandem_wal_read_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = tmp_.path();
     dir_ = root_ + "/wal";
   }
-  void TearDown() override {
-    log_.reset();
-    std::filesystem::remove_all(root_);
-  }
+  void TearDown() override { log_.reset(); }
 
   // Small segments and no cache: every durable entry is read from disk.
   void Open(uint64_t segment_bytes = 4096) {
@@ -99,6 +95,7 @@ class LogReadTest : public ::testing::Test {
     }
   }
 
+  testing::TempDir tmp_{"tandem_wal_read_test"};
   std::string root_, dir_;
   FaultInjectionEnv faults_{Env::Default()};
   CountingEnv env_{&faults_};

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <optional>
 
+#include "util/testing/temp_dir.h"
+
 namespace tandem::wal {
 namespace {
 
@@ -22,15 +24,10 @@ std::string PayloadFor(uint64_t index) {
 class LogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tandem_wal_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    root_ = tmp_.path();
     dir_ = root_ + "/wal";
   }
-  void TearDown() override {
-    log_.reset();
-    std::filesystem::remove_all(root_);
-  }
+  void TearDown() override { log_.reset(); }
 
   Status OpenLog(LogOptions options = {}) {
     log_.reset();
@@ -200,6 +197,7 @@ class LogTest : public ::testing::Test {
     ExpectEntries(1, last);
   }
 
+  testing::TempDir tmp_{"tandem_wal_test"};
   std::string root_, dir_;
   std::mutex done_mu_;
   std::condition_variable done_cv_;
