@@ -124,13 +124,17 @@ Status Journal::Flush(int64_t now_monotonic_ms) {
     failure_ = acked.status();
     return failure_;
   }
-  if (*acked > acked_index_) ++flushes_;
-  acked_index_ = *acked;
+  NoteFlushed(*acked, now_monotonic_ms);
+  return Status::Ok();
+}
+
+void Journal::NoteFlushed(uint64_t acked, int64_t now_monotonic_ms) {
+  if (acked > acked_index_) ++flushes_;
+  acked_index_ = acked;
   if (options_.fsync == FsyncPolicy::kAlways) {
-    synced_index_ = *acked;
+    synced_index_ = acked;
     last_fsync_ms_ = now_monotonic_ms;
   }
-  return Status::Ok();
 }
 
 Status Journal::StartFlush(int64_t now_monotonic_ms) {
@@ -149,9 +153,7 @@ Status Journal::FinishFlush(int64_t now_monotonic_ms) {
   // Under `always` the log's durable index is what a client may see (a
   // blocking Flush in between may have moved it already).
   if (options_.fsync == FsyncPolicy::kAlways && log_->durable_index() > acked_index_) {
-    ++flushes_;
-    acked_index_ = synced_index_ = log_->durable_index();
-    last_fsync_ms_ = now_monotonic_ms;
+    NoteFlushed(log_->durable_index(), now_monotonic_ms);
   }
   return Status::Ok();
 }

@@ -124,6 +124,9 @@ class Journal {
   void set_fsync_policy(FsyncPolicy p);
 
  private:
+  // A flush made entries up to `acked` what a client may see: counts it.
+  void NoteFlushed(uint64_t acked, int64_t now_monotonic_ms);
+
   Options options_;
   std::unique_ptr<wal::Log> log_;
   Status failure_;

@@ -943,30 +943,24 @@ Status Log::StartBackgroundSync() {
 }
 
 Status Log::FinishBackgroundSync() {
-  if (running_job_) {
-    std::optional<Status> result;
-    {
-      std::lock_guard lock(sync_mu_);
-      if (job_done_) {
-        result = job_result_;
-        job_done_ = false;
-      }
-    }
-    if (result) {
-      SyncJob job = std::move(*running_job_);
-      running_job_.reset();
-      ApplyBackgroundSync(job, *result);
-    }
-  }
+  (void)CollectBackgroundSync(/*wait=*/false);
   return std::exchange(background_failure_, Status::Ok());
 }
 
 Status Log::WaitForBackgroundSync() {
-  if (!running_job_) return Status::Ok();
+  return CollectBackgroundSync(/*wait=*/true).value_or(Status::Ok());
+}
+
+std::optional<Status> Log::CollectBackgroundSync(bool wait) {
+  if (!running_job_) return std::nullopt;
   Status result;
   {
     std::unique_lock lock(sync_mu_);
-    sync_cv_.wait(lock, [&] { return job_done_; });
+    if (wait) {
+      sync_cv_.wait(lock, [&] { return job_done_; });
+    } else if (!job_done_) {
+      return std::nullopt;
+    }
     result = job_result_;
     job_done_ = false;
   }
@@ -981,9 +975,10 @@ void Log::SetBackgroundSyncDone(std::function<void()> done) {
   sync_done_ = std::move(done);
 }
 
-// Segments are neither added nor removed while a background fsync runs
-// (everything that would waits for it), so the job's segments are found by
-// their first index; only the tail may have grown.
+// No segment file is created or deleted while a background fsync runs
+// (everything that would waits for it; Append may only add a segment in
+// memory), so the job's segments are found by their first index; only the
+// tail may have grown.
 void Log::ApplyBackgroundSync(const SyncJob& job, const Status& result) {
   if (!result.ok()) {
     OnFsyncFailure();

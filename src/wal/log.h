@@ -285,6 +285,9 @@ class Log {
   void EvictCache();
   size_t FirstNonDurableBlock() const;
   void MarkBlocksDurableThrough(uint64_t index);
+  // Takes the running background fsync's result (waiting for it if `wait`)
+  // and applies it; nullopt if none ran or (without wait) none ended.
+  std::optional<Status> CollectBackgroundSync(bool wait);
   void ApplyBackgroundSync(const SyncJob& job, const Status& result);
   void SyncThreadMain();
   uint64_t MemoryFirstIndex() const;
