@@ -107,7 +107,7 @@ void Writer::Error(std::string_view msg) {
 void Writer::Integer(int64_t v) { Header(':', v); }
 
 void Writer::Bulk(std::string_view s) {
-  Header('$', static_cast<int64_t>(s.size()));
+  BulkHeader(s.size());
   out_->append(s);
   out_->append(kCrlf);
 }

@@ -5,6 +5,7 @@
 // boolean -> integer 0/1).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -29,6 +30,10 @@ class Writer {
   void Error(std::string_view msg);
   void Integer(int64_t v);        // :42
   void Bulk(std::string_view s);  // $3\r\nfoo
+  // Only the header of a bulk string of n bytes ("$n\r\n"): the caller
+  // sends the n bytes and the closing "\r\n" itself (e.g. from a buffer of
+  // its own, without copying it here).
+  void BulkHeader(size_t n) { Header('$', static_cast<int64_t>(n)); }
   void Null();                    // RESP2 $-1, RESP3 _
   void NullArray();               // RESP2 *-1, RESP3 _
   void ArrayHeader(int64_t n);    // *n

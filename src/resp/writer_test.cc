@@ -56,6 +56,16 @@ TEST(WriterTest, BulkStrings) {
             "$1\r\nx\r\n");
 }
 
+TEST(WriterTest, BulkHeaderAloneIsBulksPrefix) {
+  EXPECT_EQ(Write2([](Writer& w) { w.BulkHeader(0); }), "$0\r\n");
+  EXPECT_EQ(Write3([](Writer& w) { w.BulkHeader(1048576); }), "$1048576\r\n");
+  EXPECT_EQ(Write2([](Writer& w) {
+              w.BulkHeader(3);
+              w.Raw("foo\r\n");
+            }),
+            Write2([](Writer& w) { w.Bulk("foo"); }));
+}
+
 TEST(WriterTest, NullsDependOnProtocol) {
   EXPECT_EQ(Write2([](Writer& w) { w.Null(); }), "$-1\r\n");
   EXPECT_EQ(Write2([](Writer& w) { w.NullArray(); }), "*-1\r\n");

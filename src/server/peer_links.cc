@@ -43,15 +43,12 @@ class PeerLinks::SendQueue {
     resp::Writer w(&piece);
     w.ArrayHeader(2);
     w.Bulk(command);
-    piece.push_back('$');
-    piece.append(std::to_string(payload.size()));
-    piece.append("\r\n");
     if (payload.size() < kOwnPieceBytes) {
-      piece.append(payload);
-      piece.append("\r\n");
+      w.Bulk(payload);
       bytes_ += piece.size() - before;
       return;
     }
+    w.BulkHeader(payload.size());
     bytes_ += piece.size() - before + payload.size() + 2;
     pieces_.push_back(std::move(payload));
     pieces_.emplace_back("\r\n");
