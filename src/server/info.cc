@@ -213,6 +213,8 @@ Lines ReplicationSection(Server& s) {
   Add(l, "tandem_last_election_ms", r == nullptr ? 0 : r->last_election_unix_ms());
   Add(l, "tandem_last_election_reason",
       r == nullptr ? std::string("single-node") : OneLine(r->last_election_reason()));
+  Add(l, "tandem_loop_stalls", r == nullptr ? 0 : r->loop_stalls());
+  Add(l, "tandem_loop_longest_stall_ms", r == nullptr ? 0 : r->longest_loop_stall_ms());
   std::string members;
   if (cfg.cluster.empty()) {
     members = fmt::format("{}={}", cfg.node_id, cfg.advertise.ToString());

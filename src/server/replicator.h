@@ -124,6 +124,10 @@ class Replicator {
   uint64_t commit_index() const;
   std::vector<FollowerInfo> followers() const;
   int64_t last_election_unix_ms() const { return last_election_unix_ms_; }
+  // Times the event loop did not run for half an election timeout or more
+  // (the "event loop stalled" warning), and the longest such pause in ms.
+  uint64_t loop_stalls() const { return loop_stalls_; }
+  int64_t longest_loop_stall_ms() const { return longest_loop_stall_ms_; }
   std::string last_election_reason() const;
 
   // Called by the server once per loop turn (posted after inputs).
@@ -175,6 +179,8 @@ class Replicator {
   int64_t last_leader_contact_mono_ms_ = 0;
   int64_t last_tick_mono_ms_ = 0;
   int64_t last_election_unix_ms_ = 0;
+  uint64_t loop_stalls_ = 0;
+  int64_t longest_loop_stall_ms_ = 0;
   bool was_leader_ = false;
   bool stopped_ = false;
   uint64_t last_known_leader_ = 0;

@@ -186,3 +186,42 @@ def test_snapshot_transfer_survives_an_interrupted_receiver(cluster_factory):
     down.start()
     cluster.wait_converged(timeout=60)
     check_writes(down, data)
+
+
+def test_leader_keeps_its_term_while_streaming_a_large_snapshot(cluster_factory):
+    """Streaming a snapshot must not hold the leader's event loop: the
+    followers would miss its heartbeats and elect another leader (a 326 MB
+    snapshot once held the loop for 1.4 s)."""
+    cluster = cluster_factory(3)
+    leader = cluster.start()
+    down = cluster.followers(leader)[0]
+    down.kill()
+    t0 = time.monotonic()
+    data = bulk_write(leader, "big", 150000, value_size=1000, batch=1000)
+    print(f"150k x 1000-byte SETs in {time.monotonic() - t0:.1f}s")
+    c = leader.client(socket_timeout=60)
+
+    def save():
+        try:
+            return c.save()
+        except redis.ResponseError as e:
+            if "in progress" in str(e):  # an automatic snapshot is running
+                return False
+            raise
+    wait_until(save, 60, interval=0.1, what="SAVE on the leader")
+    down.wipe()
+    term = int(leader.info()["tandem_term"])
+    offset = os.path.getsize(down.log_path)
+    down.start()
+    t1 = time.monotonic()
+    cluster.wait_converged(timeout=120)
+    info = leader.info()
+    print(f"follower caught up in {time.monotonic() - t1:.2f}s; leader loop stalls "
+          f"{info.get('tandem_loop_stalls')}, longest {info.get('tandem_loop_longest_stall_ms')} ms")
+    with open(down.log_path, "rb") as f:
+        f.seek(offset)
+        assert "installed snapshot" in f.read().decode(errors="replace"), \
+            "the follower caught up without a snapshot: the test did not stream one"
+    assert info["tandem_role"] == "leader" and int(info["tandem_term"]) == term, \
+        f"leadership changed while the snapshot streamed: term {term} -> {info['tandem_term']}"
+    check_writes(down, data)
