@@ -207,6 +207,7 @@ void Core::BecomeFollower(Term term, NodeId leader) {
     vote_ = kNoNode;
     last_verified_ = 0;
     acked_to_leader_ = 0;
+    leader_commit_ = 0;
   }
   role_ = Role::kFollower;
   leader_ = leader;

@@ -199,6 +199,10 @@ class Core {
   Term term() const { return term_; }
   NodeId leader() const { return leader_; }
   Index commit_index() const { return commit_; }
+  // Follower: the leader's commit index as its latest append in this term
+  // said (not capped at our log, unlike commit_index()); 0 if none yet. How
+  // far this node is behind the cluster.
+  Index leader_commit_index() const { return leader_commit_; }
   Index durable_index() const { return durable_; }
   const RaftLog& log() const { return log_; }
   const Membership& membership() const { return membership_; }
@@ -284,6 +288,7 @@ class Core {
   Role role_ = Role::kFollower;
   NodeId leader_ = kNoNode;
   Index commit_ = 0;
+  Index leader_commit_ = 0;    // follower: msg.commit of the newest append this term
   Index durable_ = 0;
   Index last_verified_ = 0;    // follower: prefix known to equal the leader's log
   Index acked_to_leader_ = 0;  // follower: last match reported

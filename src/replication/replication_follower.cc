@@ -19,6 +19,7 @@ void Core::HandleAppend(Message msg) {
     }
   }
   const Index last_new = prev + msg.entries.size();
+  leader_commit_ = std::max(leader_commit_, msg.commit);
   for (Entry& e : msg.entries) {
     if (e.index <= commit_) continue;
     if (e.index <= log_.last_index()) {

@@ -39,6 +39,33 @@ TEST(ReplicationTest, ProposalsCommitAndApplyEverywhereInOrder) {
   EXPECT_EQ(c.node(2).applied.back().data(), "v19");
 }
 
+TEST(ReplicationTest, AFollowerBehindLearnsTheLeadersCommitIndexFromItsFirstAppend) {
+  // What tells a node it is catching up (the server then fsyncs in the
+  // background and holds off snapshots): the leader's commit index, which
+  // its own commit index (capped at its log) does not show.
+  TestCluster c(3, 0, [](Config& cfg) { cfg.max_entries_per_message = 4; });
+  ASSERT_TRUE(c.ElectLeader(1));
+  c.Isolate(3);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(c.Propose(1, Value(i)).ok());
+  c.Deliver();
+  ASSERT_EQ(c.core(1).commit_index(), 41u);
+  EXPECT_LT(c.core(3).leader_commit_index(), 41u);
+  c.Heal();
+  // Node 3 gets the first append only (4 entries after what it has).
+  const Index had = c.core(3).log().last_index();
+  c.SetDropFilter([had](const Message& m) {
+    return m.to == 3 && m.type == MessageType::kAppend && m.index >= had + 4;
+  });
+  for (int i = 0; i < 20 && c.core(3).log().last_index() < had + 4; ++i) c.TickAll();
+  ASSERT_EQ(c.core(3).log().last_index(), had + 4);
+  EXPECT_EQ(c.core(3).leader_commit_index(), 41u);
+  EXPECT_EQ(c.core(3).commit_index(), had + 4);
+  c.SetDropFilter(nullptr);
+  for (int i = 0; i < 20 && c.core(3).commit_index() < 41; ++i) c.TickAll();
+  EXPECT_EQ(c.core(3).commit_index(), 41u);
+  EXPECT_EQ(c.core(3).leader_commit_index(), 41u);
+}
+
 TEST(ReplicationTest, ProposeOnFollowerIsUnavailable) {
   TestCluster c(3);
   ASSERT_TRUE(c.ElectLeader(1));

@@ -209,6 +209,10 @@ void Replicator::Stop() {
 bool Replicator::is_leader() const { return core_->IsLeader(); }
 uint64_t Replicator::leader_id() const { return core_->leader(); }
 uint64_t Replicator::commit_index() const { return core_->commit_index(); }
+bool Replicator::catching_up() const {
+  return !core_->IsLeader() &&
+         core_->leader_commit_index() > applied_index_ + kCatchingUpLagEntries;
+}
 replication::CoreStatus Replicator::status() const { return core_->GetStatus(); }
 
 std::optional<HostPort> Replicator::leader_address() const {
@@ -530,9 +534,11 @@ void Replicator::FlushJournal() {
   // it. A follower waits for its disk: its answer needs the fsync and
   // nothing else, and a hand-off to another thread and back would only
   // lengthen the leader's round trip (measured: SET -P 1 15k/s against 19k
-  // with followers syncing in the loop).
+  // with followers syncing in the loop). Unless the follower is catching up:
+  // then no client waits on its answer, and the loop takes in the next
+  // batches while the disk writes the last ones (one fsync covers several).
   int64_t now = server_.clock().MonotonicMs();
-  Status st = core_->IsLeader() ? journal_.StartFlush(now) : journal_.Flush(now);
+  Status st = core_->IsLeader() || catching_up() ? journal_.StartFlush(now) : journal_.Flush(now);
   if (!st.ok()) {
     spdlog::error("log write failed: {}; will retry", st.ToString());
     return;

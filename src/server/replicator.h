@@ -40,6 +40,12 @@ namespace tandem::server {
 
 class Server;
 
+// How far behind the leader (in entries) a follower counts as catching up:
+// the leader keeps its log for it (Server::FollowerCatchingUpFromLog), the
+// follower itself fsyncs in the background and defers its snapshots
+// (Replicator::catching_up).
+inline constexpr uint64_t kCatchingUpLagEntries = 1000;
+
 // What a follower in the cluster looks like to the leader (ROLE, INFO,
 // WAIT, tandemctl status).
 struct FollowerInfo {
@@ -122,6 +128,11 @@ class Replicator {
   // or a deposed leader's until its entries commit or are replaced).
   bool state_ahead_of_commit() const { return applied_index_ > handed_commit_; }
   uint64_t commit_index() const;
+  // Follower: more than kCatchingUpLagEntries behind the leader's commit
+  // index (as the leader's latest append said) by what it has applied: a new
+  // or restarted node catching up. It fsyncs in the background meanwhile
+  // (FlushJournal) and the server holds off its automatic snapshots.
+  bool catching_up() const;
   std::vector<FollowerInfo> followers() const;
   int64_t last_election_unix_ms() const { return last_election_unix_ms_; }
   // Times the event loop did not run for half an election timeout or more

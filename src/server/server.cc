@@ -746,7 +746,7 @@ void Server::MaybeAutoSnapshot() {
     return;
   }
   if (journal_.bytes_since_snapshot() < AutoSnapshotThreshold()) return;
-  if (LeaderKeepsLog(/*while_writes_flow=*/true)) return;
+  if (LeaderKeepsLog(/*while_writes_flow=*/true) || FollowerCatchingUp()) return;
   Status st = StartBackgroundSnapshot();
   if (!st.ok()) spdlog::debug("automatic snapshot not started: {}", st.ToString());
 }
@@ -769,8 +769,12 @@ bool Server::LeaderKeepsLog(bool while_writes_flow) const {
   return (while_writes_flow && writes_flowing) || FollowerCatchingUpFromLog();
 }
 
+bool Server::FollowerCatchingUp() const {
+  return replicator_ && replicator_->catching_up() &&
+         journal_.bytes_since_snapshot() < 4 * AutoSnapshotThreshold();
+}
+
 bool Server::FollowerCatchingUpFromLog() const {
-  constexpr uint64_t kCatchingUpLagEntries = 1000;
   uint64_t last = journal_.last_index();
   for (const FollowerInfo& f : replicator_->followers()) {
     bool active = f.connected && f.last_ack_ms >= 0 && f.last_ack_ms < 1000;

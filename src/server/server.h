@@ -127,6 +127,13 @@ class Server {
   // follower is catching up from it or (if while_writes_flow) writes came in
   // the last second; never once the log reaches 4x AutoSnapshotThreshold().
   bool LeaderKeepsLog(bool while_writes_flow) const;
+  // Follower: more than 1000 entries behind the leader's commit index (a new
+  // or restarted node catching up) and its log under 4x
+  // AutoSnapshotThreshold(). It holds off its automatic snapshots meanwhile:
+  // each is a fork whose copy-on-write faults and file writes compete with
+  // the catch-up on the same cores (measured: five snapshots during a 1 GiB
+  // catch-up from the log, the threshold doubling each time).
+  bool FollowerCatchingUp() const;
   void MaybeAutoSnapshot();
   // Log bytes since the last snapshot that trigger the next automatic one
   // (--snapshot-log-bytes, at least the last snapshot's size, staggered by

@@ -2,6 +2,7 @@
 by snapshot when the leader compacted them, or in full from an empty data
 dir; a wiped node never replicates its empty state over the others."""
 import os
+import re
 import time
 
 import pytest
@@ -225,3 +226,35 @@ def test_leader_keeps_its_term_while_streaming_a_large_snapshot(cluster_factory)
     assert info["tandem_role"] == "leader" and int(info["tandem_term"]) == term, \
         f"leadership changed while the snapshot streamed: term {term} -> {info['tandem_term']}"
     check_writes(down, data)
+
+
+def test_follower_holds_off_its_snapshots_while_catching_up(cluster_factory):
+    """A follower far behind the leader takes no automatic snapshot until it
+    has caught up (each would fork and write its whole dataset meanwhile),
+    unless its log reaches 4x the threshold."""
+    cluster = cluster_factory(3)
+    for node in cluster:
+        node.extra_args = ["--snapshot-log-bytes", "0"]  # the leader keeps its whole log
+    leader = cluster.start()
+    down = cluster.followers(leader)[0]
+    down.kill()
+    down.wipe()
+    data = bulk_write(leader, "lag", 3000, value_size=1000, batch=500)
+    last = int(leader.info()["tandem_last_log_index"])
+    # ~3 MB of log to catch up: under 4x a 1 MiB threshold, over 2x.
+    down.extra_args = ["--snapshot-log-bytes", "1048576"]
+    offset = os.path.getsize(down.log_path)
+    down.start()
+    cluster.wait_converged(timeout=60)
+    check_writes(down, data)
+
+    def snapshot_indexes():
+        with open(down.log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        return [int(m) for m in re.findall(r"background snapshot at index (\d+) started", text)]
+    # Caught up, its log is over the threshold: it snapshots now.
+    wait_until(snapshot_indexes, 30, interval=0.1, what="the follower's first snapshot")
+    print(f"leader's last index {last}; follower snapshots at {snapshot_indexes()}")
+    assert min(snapshot_indexes()) >= last - 1000, \
+        "the follower snapshotted while it was still catching up"
