@@ -396,7 +396,25 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
   return Status::Ok();
 }
 
+void FaultInjectionEnv::HoldDeletes(bool hold) {
+  {
+    std::lock_guard lock(hold_mu_);
+    hold_deletes_ = hold;
+  }
+  hold_cv_.notify_all();
+}
+
+void FaultInjectionEnv::FailDeletes(int err) {
+  std::lock_guard lock(hold_mu_);
+  delete_fault_ = err;
+}
+
 Status FaultInjectionEnv::DeleteFile(const std::string& path) {
+  {
+    std::unique_lock hold(hold_mu_);
+    hold_cv_.wait(hold, [this] { return !hold_deletes_; });
+    if (delete_fault_ != 0) return Status::FromErrno("unlink " + path + " (injected)", delete_fault_);
+  }
   std::lock_guard lock(mu_);
   TANDEM_RETURN_IF_ERROR(base_->DeleteFile(path));
   synced_.erase(path);

@@ -10,6 +10,7 @@
 // ENOSPC/EDQUOT to NoSpace, everything else to IOError). No exceptions.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -131,6 +132,11 @@ class FaultInjectionEnv final : public Env {
   // file sync also reverts that file to its last synced contents.
   void FailSyncs(int err, int after_ok = 0, bool drop_unsynced = false);
   void ClearFaults();
+  // While held, DeleteFile waits (outside the env's lock) until released:
+  // tests see what a caller does while a background deletion is slow.
+  void HoldDeletes(bool hold);
+  // Every DeleteFile fails with errno `err` (0: none) until changed.
+  void FailDeletes(int err);
 
   // Reverts every tracked file to its last synced contents (deleting files
   // that were never synced) and forgets all unsynced state.
@@ -168,6 +174,10 @@ class FaultInjectionEnv final : public Env {
   };
   // Returns the errno to fail with (0 = let the call through).
   static int NextFault(Fault* fault);
+  std::mutex hold_mu_;  // apart from mu_: a held delete must not block the rest
+  std::condition_variable hold_cv_;
+  bool hold_deletes_ = false;
+  int delete_fault_ = 0;
   // Starts tracking `path` before its first modification.
   void Track(const std::string& path);
   Status RecordSynced(const std::string& path);

@@ -156,7 +156,7 @@ struct Log::ReadCursor {
 };
 
 Log::Log(Env* env, std::string dir, LogOptions options)
-    : env_(env), dir_(std::move(dir)), options_(options) {}
+    : env_(env), dir_(std::move(dir)), options_(options), deleter_(env) {}
 
 Log::~Log() {
   // Entries not synced are lost as in a crash, but an fsync that runs ends
@@ -775,10 +775,18 @@ Status Log::ForEach(uint64_t from, const std::function<Status(const EntryView&)>
   return Status::Ok();
 }
 
-Status Log::DeleteSegmentFile(Segment* seg) {
+bool Log::CloseSegmentFile(Segment* seg) {
   if (cursor_ != nullptr && cursor_->segment_first == seg->first_index) cursor_.reset();
   seg->file.reset();
-  if (!seg->created && !env_->FileExists(seg->path)) return Status::Ok();
+  return seg->created || env_->FileExists(seg->path);
+}
+
+void Log::RetireSegmentFile(Segment* seg) {
+  if (CloseSegmentFile(seg)) deleter_.Delete(seg->path);
+}
+
+Status Log::DeleteSegmentFile(Segment* seg) {
+  if (!CloseSegmentFile(seg)) return Status::Ok();
   Status st = env_->DeleteFile(seg->path);
   if (st.IsNotFound()) return Status::Ok();
   return st;
@@ -862,7 +870,7 @@ Status Log::CompactPrefix(uint64_t up_to_index) {
         seg.durable_size < seg.end_offset) {
       break;
     }
-    TANDEM_RETURN_IF_ERROR(DeleteSegmentFile(&seg));
+    RetireSegmentFile(&seg);
     while (!blocks_.empty() && blocks_.front().segment_first == seg.first_index) {
       if (blocks_.front().state == Block::State::kDurable) {
         durable_block_bytes_ -= blocks_.front().bytes.size();
@@ -875,13 +883,18 @@ Status Log::CompactPrefix(uint64_t up_to_index) {
   auto keep = std::upper_bound(term_runs_.begin(), term_runs_.end(), first,
                                [](uint64_t i, const TermRun& r) { return i < r.start_index; });
   if (keep != term_runs_.begin()) term_runs_.erase(term_runs_.begin(), std::prev(keep));
-  return Status::Ok();
+  return deleter_.TakeFailure();
 }
+
+Status Log::WaitForFileDeletions() { return deleter_.Drain(); }
 
 Status Log::Reset(uint64_t next_index, uint64_t prev_term) {
   if (next_index == 0) return Status::InvalidArgument("next_index must be >= 1");
   cursor_.reset();
   (void)WaitForBackgroundSync();  // the reset supersedes whatever it covered
+  // Older segments still being deleted first: deleting the newer ones before
+  // them could leave a gap after a crash.
+  (void)deleter_.Drain();
   while (!segments_.empty()) {
     Status st = DeleteSegmentFile(&segments_.back());
     if (!st.ok()) {

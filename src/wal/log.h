@@ -81,6 +81,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/background_file_deleter.h"
 #include "util/env.h"
 #include "util/result.h"
 #include "util/status.h"
@@ -218,10 +219,18 @@ class Log {
   // the cut before writing. Durable/written indexes drop to after_index.
   Status TruncateSuffix(uint64_t after_index);
 
-  // Deletes whole segments whose entries are all <= up_to_index and durable,
+  // Drops whole segments whose entries are all <= up_to_index and durable,
   // never the last segment. first_index() moves to the first kept entry.
-  // Entries may remain below up_to_index (segment granularity).
+  // Entries may remain below up_to_index (segment granularity). The files
+  // are deleted on a background thread, oldest first (BackgroundFileDeleter:
+  // unlinking a GiB of segments took half a second): until then, or after a
+  // crash before it, the directory holds a longer log, which recovery
+  // accepts (the caller skips what its snapshot covers). Returns a deletion
+  // failure of an earlier call, if any.
   Status CompactPrefix(uint64_t up_to_index);
+  // Blocks until the files CompactPrefix dropped are deleted; returns the
+  // first deletion failure not yet reported.
+  Status WaitForFileDeletions();
 
   // Drops every entry and file and restarts the log empty at next_index, with
   // TermAt(next_index - 1) == prev_term (after installing a snapshot at
@@ -294,7 +303,12 @@ class Log {
   Status ReadFromMemory(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out, size_t* bytes);
   Status ReadFromDisk(uint64_t from, size_t max_bytes, std::vector<LogEntry>* out, size_t* bytes);
   Result<uint64_t> OffsetOf(Segment* seg, uint64_t index);
+  // Closes seg's file (and the read cursor in it); false if it has none.
+  bool CloseSegmentFile(Segment* seg);
   Status DeleteSegmentFile(Segment* seg);
+  // CompactPrefix's deletion: the file is closed now and unlinked by
+  // deleter_ later (in order, so a crash leaves a longer contiguous log).
+  void RetireSegmentFile(Segment* seg);
 
   Env* env_;
   std::string dir_;
@@ -309,6 +323,7 @@ class Log {
   size_t durable_block_bytes_ = 0;
   int64_t last_fsync_ms_ = 0;
   std::unique_ptr<ReadCursor> cursor_;  // where the last disk read stopped
+  BackgroundFileDeleter deleter_;       // segments dropped by CompactPrefix
 
   // Background sync. Owner's thread only:
   std::optional<SyncJob> running_job_;

@@ -414,6 +414,7 @@ TEST_F(LogTest, CompactPrefixDeletesWholeSegments) {
   uint64_t first = log_->first_index();
   EXPECT_GT(first, 1u);
   EXPECT_LE(first, 61u);
+  ASSERT_TRUE(log_->WaitForFileDeletions().ok());
   EXPECT_LT(SegmentFiles().size(), before);
   EXPECT_TRUE(log_->TermAt(first - 1).ok());
   EXPECT_TRUE(log_->TermAt(first - 2).status().IsNotFound());
@@ -426,6 +427,56 @@ TEST_F(LogTest, CompactPrefixDeletesWholeSegments) {
   ASSERT_TRUE(log_->CompactPrefix(1000).ok());
   EXPECT_EQ(log_->last_index(), 100u);
   EXPECT_LE(log_->first_index(), 100u);
+}
+
+// The files of compacted segments are deleted in the background: the loop
+// does not wait for the file system, and until they are gone (or after a
+// crash before that) the directory holds a longer, still valid log.
+TEST_F(LogTest, CompactPrefixDoesNotWaitForTheFilesToBeDeleted) {
+  ASSERT_TRUE(OpenLog(Small()).ok());
+  AppendRange(1, 100);
+  ASSERT_TRUE(log_->Sync().ok());
+  std::vector<std::string> files = SegmentFiles();
+  ASSERT_GE(files.size(), 3u);
+  env_.HoldDeletes(true);
+  ASSERT_TRUE(log_->CompactPrefix(80).ok());  // returns with every delete held
+  uint64_t first = log_->first_index();
+  EXPECT_GT(first, 1u);
+  std::vector<LogEntry> out;
+  EXPECT_TRUE(log_->Read(1, 100, &out).IsNotFound());
+  EXPECT_EQ(SegmentFiles(), files);  // nothing deleted yet
+  AppendRange(101, 110);  // the log goes on meanwhile
+  ASSERT_TRUE(log_->Sync().ok());
+  env_.HoldDeletes(false);
+  ASSERT_TRUE(log_->WaitForFileDeletions().ok());
+  std::vector<std::string> now = SegmentFiles();
+  EXPECT_EQ(std::count(now.begin(), now.end(), files.front()), 0);
+  ASSERT_TRUE(OpenLog(Small()).ok());
+  ExpectEntries(first, 110);
+}
+
+// A crash before the deletions ran: recovery finds the old segments in front
+// of the kept ones, a longer log with no gap.
+TEST_F(LogTest, CrashBeforeCompactedFilesAreDeletedRecoversALongerLog) {
+  ASSERT_TRUE(OpenLog(Small()).ok());
+  AppendRange(1, 100);
+  ASSERT_TRUE(log_->Sync().ok());
+  env_.FailDeletes(EIO);  // as if the process died before unlinking them
+  ASSERT_TRUE(log_->CompactPrefix(80).ok());
+  EXPECT_GT(log_->first_index(), 1u);
+  EXPECT_FALSE(log_->WaitForFileDeletions().ok());  // reported once
+  EXPECT_TRUE(log_->WaitForFileDeletions().ok());
+  env_.FailDeletes(0);
+  ASSERT_TRUE(OpenLog(Small()).ok());
+  EXPECT_EQ(log_->first_index(), 1u);
+  ExpectEntries(1, 100);
+  EXPECT_TRUE(report_.truncations.empty());
+  // Compacting again deletes them.
+  ASSERT_TRUE(log_->CompactPrefix(80).ok());
+  ASSERT_TRUE(log_->WaitForFileDeletions().ok());
+  ASSERT_TRUE(OpenLog(Small()).ok());
+  EXPECT_GT(log_->first_index(), 1u);
+  ExpectEntries(log_->first_index(), 100);
 }
 
 TEST_F(LogTest, ResetRestartsAtSnapshotIndex) {

@@ -82,11 +82,15 @@ def test_follower_down_across_compaction_catches_up_by_snapshot(cluster_factory)
     after = bulk_write(leader, "after", 200)
     # Segment files are named by their first index: the entries right after
     # the follower's last one are gone from the leader's log, so only a
-    # snapshot can bring it up to date.
-    segments = [x for x in wal_segments(leader) if x.endswith(".log")]
-    print(f"follower applied {down_applied}; leader wal after SAVE: {segments[:3]}...")
-    assert segments and int(segments[0].split(".")[0]) > down_applied + 1, \
-        "SAVE did not compact the entries the follower misses from the leader's log"
+    # snapshot can bring it up to date. (The files of compacted segments are
+    # deleted on a background thread, just after SAVE returns.)
+    def compacted():
+        segments = [x for x in wal_segments(leader) if x.endswith(".log")]
+        return segments and int(segments[0].split(".")[0]) > down_applied + 1
+    wait_until(compacted, 10, interval=0.05,
+               what="SAVE to compact the entries the follower misses from the leader's log")
+    print(f"follower applied {down_applied}; leader wal after SAVE: "
+          f"{sorted(wal_segments(leader))[:3]}...")
     down.start()
     t1 = time.monotonic()
     cluster.wait_converged(timeout=60)

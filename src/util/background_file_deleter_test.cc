@@ -1,0 +1,90 @@
+#include "util/background_file_deleter.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "util/testing/temp_dir.h"
+
+namespace tandem {
+namespace {
+
+class BackgroundFileDeleterTest : public ::testing::Test {
+ protected:
+  std::string MakeFile(const std::string& name) {
+    std::string path = dir_.path() + "/" + name;
+    auto f = env_.OpenFile(path, OpenMode::kCreateTruncate);
+    EXPECT_TRUE(f.ok());
+    if (f.ok()) {
+      EXPECT_TRUE((*f)->Append("data").ok());
+    }
+    return path;
+  }
+
+  testing::TempDir dir_{"tandem_deleter"};
+  FaultInjectionEnv env_{Env::Default()};
+};
+
+TEST_F(BackgroundFileDeleterTest, DeletesWithoutMakingTheCallerWait) {
+  std::vector<std::string> paths = {MakeFile("a"), MakeFile("b"), MakeFile("c")};
+  BackgroundFileDeleter deleter(&env_);
+  env_.HoldDeletes(true);  // the file system is slow
+  for (const auto& p : paths) deleter.Delete(p);
+  EXPECT_GE(deleter.pending(), 1u);  // Delete returned while none could finish
+  EXPECT_TRUE(env_.FileExists(paths.back()));
+  env_.HoldDeletes(false);
+  ASSERT_TRUE(deleter.Drain().ok());
+  EXPECT_EQ(deleter.pending(), 0u);
+  for (const auto& p : paths) EXPECT_FALSE(env_.FileExists(p)) << p;
+}
+
+TEST_F(BackgroundFileDeleterTest, DeletesInTheOrderQueued) {
+  // Whatever moment it is stopped at, what is gone is a prefix of the queue.
+  std::vector<std::string> paths;
+  for (int i = 0; i < 20; ++i) paths.push_back(MakeFile("f" + std::to_string(i)));
+  BackgroundFileDeleter deleter(&env_);
+  for (const auto& p : paths) deleter.Delete(p);
+  for (int round = 0; round < 200 && deleter.pending() > 0; ++round) {
+    env_.HoldDeletes(true);  // freeze it somewhere
+    size_t gone = 0;
+    while (gone < paths.size() && !env_.FileExists(paths[gone])) ++gone;
+    for (size_t i = gone; i < paths.size(); ++i) {
+      EXPECT_TRUE(env_.FileExists(paths[i])) << "deleted " << i << " before " << gone;
+    }
+    env_.HoldDeletes(false);
+  }
+  ASSERT_TRUE(deleter.Drain().ok());
+  for (const auto& p : paths) EXPECT_FALSE(env_.FileExists(p));
+}
+
+TEST_F(BackgroundFileDeleterTest, ReportsAFailureOnceAndGoesOn) {
+  std::string a = MakeFile("a");
+  std::string b = MakeFile("b");
+  BackgroundFileDeleter deleter(&env_);
+  deleter.Delete(dir_.path() + "/never-existed");  // already gone: not a failure
+  ASSERT_TRUE(deleter.Drain().ok());
+  env_.FailDeletes(EIO);
+  deleter.Delete(a);
+  Status st = deleter.Drain();
+  EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+  EXPECT_TRUE(env_.FileExists(a));
+  EXPECT_TRUE(deleter.TakeFailure().ok());  // reported once
+  env_.FailDeletes(0);
+  deleter.Delete(b);
+  EXPECT_TRUE(deleter.Drain().ok());
+  EXPECT_FALSE(env_.FileExists(b));
+}
+
+TEST_F(BackgroundFileDeleterTest, DestructorFinishesTheQueue) {
+  std::vector<std::string> paths = {MakeFile("a"), MakeFile("b")};
+  {
+    BackgroundFileDeleter deleter(&env_);
+    for (const auto& p : paths) deleter.Delete(p);
+  }
+  for (const auto& p : paths) EXPECT_FALSE(env_.FileExists(p));
+}
+
+}  // namespace
+}  // namespace tandem
