@@ -233,6 +233,7 @@ void Core::BecomeCandidate() {
   leader_ = kNoNode;
   last_verified_ = 0;
   acked_to_leader_ = 0;
+  leader_commit_ = 0;
   ResetTimers();
 }
 

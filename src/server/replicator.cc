@@ -355,10 +355,11 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
     spdlog::warn("malformed snapshot chunk from peer {}", from);
     return;
   }
-  if (from != core_->leader()) {
+  if (core_->leader() != replication::kNoNode && from != core_->leader()) {
     // A deposed leader's stream still in flight. Taking its chunks would
     // restart the receiver between two offers at every chunk, and neither
-    // transfer would complete.
+    // transfer would complete. (With no leader known, say between an
+    // election timeout and the next heartbeat, the chunks are kept.)
     return;
   }
   if (!receive_ || receive_->offer.last_index != offer.last_index ||
@@ -470,7 +471,12 @@ asio::awaitable<void> Replicator::StreamSnapshot(
     snapshot_sent_[msg.to] = {msg.snapshot.index, server_.clock().MonotonicMs(),
                               source->offer().total_size, peers_.connections(msg.to)};
   }
-  if (!ok) spdlog::info("snapshot transfer to peer {} interrupted; the leader will retry", msg.to);
+  if (!ok) {
+    spdlog::info("snapshot transfer to peer {} {}", msg.to,
+                 core_->IsLeader() && core_->term() == msg.term
+                     ? "interrupted; the leader will retry"
+                     : "stopped: no longer the leader of that term");
+  }
   snapshot_sending_.erase(msg.to);
 }
 

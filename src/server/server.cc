@@ -722,7 +722,7 @@ void Server::CompactAfterSnapshot(uint64_t index) {
     if (!st.ok()) spdlog::warn("replication compaction at {} failed: {}", index, st.ToString());
   }
   Status st = journal_.CompactUpTo(index);
-  if (!st.ok()) spdlog::warn("log compaction after snapshot {} failed: {}", index, st.ToString());
+  if (!st.ok()) spdlog::warn("log compaction after snapshot {}: {}", index, st.ToString());
 }
 
 uint64_t Server::AutoSnapshotThreshold() const {

@@ -8,6 +8,7 @@ BackgroundFileDeleter::~BackgroundFileDeleter() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    paused_ = false;  // one more try of what is left
   }
   cv_.notify_all();
   if (worker_.joinable()) worker_.join();
@@ -17,14 +18,23 @@ void BackgroundFileDeleter::Delete(std::string path) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(path));
+    paused_ = false;
     if (!worker_.joinable()) worker_ = std::thread([this] { Main(); });
+  }
+  cv_.notify_one();
+}
+
+void BackgroundFileDeleter::Retry() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_ = false;
   }
   cv_.notify_one();
 }
 
 Status BackgroundFileDeleter::Drain() {
   std::unique_lock<std::mutex> lock(mu_);
-  idle_cv_.wait(lock, [this] { return queue_.empty(); });
+  idle_cv_.wait(lock, [this] { return queue_.empty() || paused_; });
   return std::exchange(failure_, Status::Ok());
 }
 
@@ -41,15 +51,20 @@ size_t BackgroundFileDeleter::pending() const {
 void BackgroundFileDeleter::Main() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything is done
+    cv_.wait(lock, [this] { return stop_ || (!queue_.empty() && !paused_); });
+    if (queue_.empty() || paused_) return;  // stopping: done, or failed again
     std::string path = queue_.front();
     lock.unlock();
     Status st = env_->DeleteFile(path);
     lock.lock();
-    if (!st.ok() && !st.IsNotFound() && failure_.ok()) failure_ = st;
-    queue_.pop_front();
-    if (queue_.empty()) idle_cv_.notify_all();
+    if (st.ok() || st.IsNotFound()) {
+      queue_.pop_front();
+      if (queue_.empty()) idle_cv_.notify_all();
+    } else {
+      if (failure_.ok()) failure_ = st;
+      paused_ = true;  // keep it at the head: deleting later files would leave a gap
+      idle_cv_.notify_all();
+    }
   }
 }
 

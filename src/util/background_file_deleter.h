@@ -5,12 +5,16 @@
 // doing that in the event loop stalled it for half a second, as long as an
 // election timeout.
 //
-// Order matters to a log: it deletes its oldest segments first, so a crash
-// part-way leaves a contiguous log (a longer prefix, never a gap).
+// Order matters to a log: it deletes its oldest segments first, so what is
+// left at any moment (a crash included) is a suffix of what was queued plus
+// the files not queued: a longer log, never one with a gap. A failure
+// therefore pauses the queue with the failed file still at its head: nothing
+// queued after it is deleted until the next Delete or Retry.
 //
-// Thread-safety: Delete, Drain and pending may be called from any one owner
+// Thread-safety: Delete, Retry, Drain, TakeFailure and pending are for one owner
 // thread; the worker thread only calls env->DeleteFile. The thread starts
-// with the first Delete. The destructor finishes the queue, then joins.
+// with the first Delete. The destructor tries the rest of the queue once (in
+// order, stopping at a failure, as a crash would leave it), then joins.
 #pragma once
 
 #include <condition_variable>
@@ -32,13 +36,16 @@ class BackgroundFileDeleter {
   BackgroundFileDeleter(const BackgroundFileDeleter&) = delete;
   BackgroundFileDeleter& operator=(const BackgroundFileDeleter&) = delete;
 
-  // Queues `path` for deletion after everything queued before it.
+  // Queues `path` for deletion after everything queued before it; resumes a
+  // queue paused by a failure.
   void Delete(std::string path);
-  // Blocks until every queued file is deleted. Returns the first failure
-  // since the previous Drain or TakeFailure (a file already gone is not one)
-  // and forgets it.
+  // Resumes a queue paused by a failure (tries the failed file again).
+  void Retry();
+  // Blocks until the queue is empty or paused by a failure. Returns the
+  // first failure not reported yet (a file already gone is not one) and
+  // forgets it.
   Status Drain();
-  // The first failure since the previous call, without waiting; Ok if none.
+  // The first failure not reported yet, without waiting; Ok if none.
   Status TakeFailure();
   // Files queued and not yet deleted.
   size_t pending() const;
@@ -48,9 +55,10 @@ class BackgroundFileDeleter {
 
   Env* env_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;       // work queued, or stop
-  std::condition_variable idle_cv_;  // the queue ran empty
+  std::condition_variable cv_;       // work to do, or stop
+  std::condition_variable idle_cv_;  // the queue ran empty or paused
   std::deque<std::string> queue_;
+  bool paused_ = false;  // the head failed; wait for Delete or Retry
   bool stop_ = false;
   Status failure_;
   std::thread worker_;

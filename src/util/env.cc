@@ -331,9 +331,13 @@ void FaultInjectionEnv::FailSyncs(int err, int after_ok, bool drop_unsynced) {
 }
 
 void FaultInjectionEnv::ClearFaults() {
-  std::lock_guard lock(mu_);
-  write_fault_ = Fault{};
-  sync_fault_ = Fault{};
+  {
+    std::lock_guard lock(mu_);
+    write_fault_ = Fault{};
+    sync_fault_ = Fault{};
+  }
+  FailDeletes(0);
+  HoldDeletes(false);
 }
 
 int FaultInjectionEnv::NextFault(Fault* fault) {
@@ -404,20 +408,25 @@ void FaultInjectionEnv::HoldDeletes(bool hold) {
   hold_cv_.notify_all();
 }
 
-void FaultInjectionEnv::FailDeletes(int err) {
+void FaultInjectionEnv::FailDeletes(int err, int count) {
   std::lock_guard lock(hold_mu_);
   delete_fault_ = err;
+  delete_faults_left_ = count;
 }
 
 Status FaultInjectionEnv::DeleteFile(const std::string& path) {
   {
     std::unique_lock hold(hold_mu_);
     hold_cv_.wait(hold, [this] { return !hold_deletes_; });
-    if (delete_fault_ != 0) return Status::FromErrno("unlink " + path + " (injected)", delete_fault_);
+    if (delete_fault_ != 0 && delete_faults_left_ != 0) {
+      if (delete_faults_left_ > 0) --delete_faults_left_;
+      return Status::FromErrno("unlink " + path + " (injected)", delete_fault_);
+    }
   }
   std::lock_guard lock(mu_);
   TANDEM_RETURN_IF_ERROR(base_->DeleteFile(path));
   synced_.erase(path);
+  deleted_.push_back(path);
   return Status::Ok();
 }
 

@@ -131,12 +131,19 @@ class FaultInjectionEnv final : public Env {
   // fails with errno `err` until ClearFaults(). With drop_unsynced, a failed
   // file sync also reverts that file to its last synced contents.
   void FailSyncs(int err, int after_ok = 0, bool drop_unsynced = false);
+  // Ends every injected fault, FailDeletes and HoldDeletes included.
   void ClearFaults();
   // While held, DeleteFile waits (outside the env's lock) until released:
   // tests see what a caller does while a background deletion is slow.
   void HoldDeletes(bool hold);
-  // Every DeleteFile fails with errno `err` (0: none) until changed.
-  void FailDeletes(int err);
+  // The next `count` DeleteFile calls (every one if count < 0) fail with
+  // errno `err` (0: none) until changed.
+  void FailDeletes(int err, int count = -1);
+  // Paths DeleteFile removed, in order.
+  std::vector<std::string> deleted_files() const {
+    std::lock_guard lock(mu_);
+    return deleted_;
+  }
 
   // Reverts every tracked file to its last synced contents (deleting files
   // that were never synced) and forgets all unsynced state.
@@ -178,6 +185,8 @@ class FaultInjectionEnv final : public Env {
   std::condition_variable hold_cv_;
   bool hold_deletes_ = false;
   int delete_fault_ = 0;
+  int delete_faults_left_ = -1;  // < 0: unlimited
+  std::vector<std::string> deleted_;  // under mu_
   // Starts tracking `path` before its first modification.
   void Track(const std::string& path);
   Status RecordSynced(const std::string& path);

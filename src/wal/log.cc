@@ -886,15 +886,19 @@ Status Log::CompactPrefix(uint64_t up_to_index) {
   return deleter_.TakeFailure();
 }
 
-Status Log::WaitForFileDeletions() { return deleter_.Drain(); }
+Status Log::WaitForFileDeletions() {
+  deleter_.Retry();
+  return deleter_.Drain();
+}
 
 Status Log::Reset(uint64_t next_index, uint64_t prev_term) {
   if (next_index == 0) return Status::InvalidArgument("next_index must be >= 1");
   cursor_.reset();
   (void)WaitForBackgroundSync();  // the reset supersedes whatever it covered
   // Older segments still being deleted first: deleting the newer ones before
-  // them could leave a gap after a crash.
-  (void)deleter_.Drain();
+  // them could leave a gap.
+  Status drained = WaitForFileDeletions();
+  if (deleter_.pending() > 0) return drained;  // a deletion failed again
   while (!segments_.empty()) {
     Status st = DeleteSegmentFile(&segments_.back());
     if (!st.ok()) {

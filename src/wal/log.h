@@ -225,17 +225,22 @@ class Log {
   // are deleted on a background thread, oldest first (BackgroundFileDeleter:
   // unlinking a GiB of segments took half a second): until then, or after a
   // crash before it, the directory holds a longer log, which recovery
-  // accepts (the caller skips what its snapshot covers). Returns a deletion
-  // failure of an earlier call, if any.
+  // accepts (the caller skips what its snapshot covers). A failed deletion
+  // stops the deletions after it (no gap) until the next CompactPrefix or
+  // WaitForFileDeletions retries it; CompactPrefix returns such a failure
+  // if the background thread met it before the call.
   Status CompactPrefix(uint64_t up_to_index);
-  // Blocks until the files CompactPrefix dropped are deleted; returns the
-  // first deletion failure not yet reported.
+  // Retries a failed deletion and blocks until the files CompactPrefix
+  // dropped are deleted or one fails again; returns the first deletion
+  // failure not yet reported.
   Status WaitForFileDeletions();
 
   // Drops every entry and file and restarts the log empty at next_index, with
   // TermAt(next_index - 1) == prev_term (after installing a snapshot at
   // next_index - 1). Durable when it returns OK. If it fails midway, reopen
-  // and call it again: the files left are always a valid log prefix.
+  // and call it again: the files left are always a valid log prefix. Waits
+  // for CompactPrefix's deletions first and fails, changing nothing, if one
+  // of them fails again.
   Status Reset(uint64_t next_index, uint64_t prev_term);
 
  private:

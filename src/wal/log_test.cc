@@ -455,28 +455,36 @@ TEST_F(LogTest, CompactPrefixDoesNotWaitForTheFilesToBeDeleted) {
   ExpectEntries(first, 110);
 }
 
-// A crash before the deletions ran: recovery finds the old segments in front
-// of the kept ones, a longer log with no gap.
-TEST_F(LogTest, CrashBeforeCompactedFilesAreDeletedRecoversALongerLog) {
+// A crash before the deletions ran, or a deletion that fails: recovery
+// finds the old segments in front of the kept ones, a longer log with no gap
+// (nothing after a failed deletion is deleted), and a later compaction
+// deletes them.
+TEST_F(LogTest, UndeletedCompactedSegmentsLeaveALongerLogWithoutAGap) {
   ASSERT_TRUE(OpenLog(Small()).ok());
   AppendRange(1, 100);
   ASSERT_TRUE(log_->Sync().ok());
-  env_.FailDeletes(EIO);  // as if the process died before unlinking them
+  std::vector<std::string> files = SegmentFiles();
+  env_.HoldDeletes(true);
+  env_.FailDeletes(EIO);
   ASSERT_TRUE(log_->CompactPrefix(80).ok());
-  EXPECT_GT(log_->first_index(), 1u);
-  EXPECT_FALSE(log_->WaitForFileDeletions().ok());  // reported once
-  EXPECT_TRUE(log_->WaitForFileDeletions().ok());
-  env_.FailDeletes(0);
-  ASSERT_TRUE(OpenLog(Small()).ok());
+  uint64_t compacted_first = log_->first_index();
+  EXPECT_GT(compacted_first, 1u);
+  env_.HoldDeletes(false);
+  EXPECT_FALSE(log_->WaitForFileDeletions().ok());
+  EXPECT_EQ(SegmentFiles(), files);
+  // Reset must not delete the newer segments while the older ones stay.
+  EXPECT_FALSE(log_->Reset(1001, 3).ok());
+  EXPECT_EQ(SegmentFiles(), files);
+  ASSERT_TRUE(OpenLog(Small()).ok());  // the deleter gives up as a crash would
   EXPECT_EQ(log_->first_index(), 1u);
   ExpectEntries(1, 100);
   EXPECT_TRUE(report_.truncations.empty());
-  // Compacting again deletes them.
+  env_.FailDeletes(0);
   ASSERT_TRUE(log_->CompactPrefix(80).ok());
   ASSERT_TRUE(log_->WaitForFileDeletions().ok());
   ASSERT_TRUE(OpenLog(Small()).ok());
-  EXPECT_GT(log_->first_index(), 1u);
-  ExpectEntries(log_->first_index(), 100);
+  EXPECT_EQ(log_->first_index(), compacted_first);
+  ExpectEntries(compacted_first, 100);
 }
 
 TEST_F(LogTest, ResetRestartsAtSnapshotIndex) {
