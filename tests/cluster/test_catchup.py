@@ -32,6 +32,20 @@ def bulk_write(node, prefix, count, value_size=16, batch=200):
     return outcomes
 
 
+def save_when_no_snapshot_runs(node, timeout):
+    """SAVE on node, retried while an automatic snapshot is in progress."""
+    c = node.client(socket_timeout=60)
+
+    def save():
+        try:
+            return c.save()
+        except redis.ResponseError as e:
+            if "in progress" in str(e):
+                return False
+            raise
+    wait_until(save, timeout, interval=0.1, what=f"SAVE on node {node.id}")
+
+
 def wal_segments(node):
     d = os.path.join(node.data_dir, "wal")
     try:
@@ -69,16 +83,7 @@ def test_follower_down_across_compaction_catches_up_by_snapshot(cluster_factory)
     down.kill()
     down_log_size = os.path.getsize(down.log_path)
     missed = bulk_write(leader, "missed", 4000, value_size=100)
-    c = leader.client(socket_timeout=60)
-
-    def save():
-        try:
-            return c.save()
-        except redis.ResponseError as e:
-            if "in progress" in str(e):  # an automatic snapshot is running
-                return False
-            raise
-    wait_until(save, 30, interval=0.1, what="SAVE on the leader")
+    save_when_no_snapshot_runs(leader, 30)
     after = bulk_write(leader, "after", 200)
     # Segment files are named by their first index: the entries right after
     # the follower's last one are gone from the leader's log, so only a
@@ -159,16 +164,7 @@ def test_snapshot_transfer_survives_an_interrupted_receiver(cluster_factory):
     down = cluster.followers(leader)[0]
     down.kill()
     data = bulk_write(leader, "big", 20000, value_size=300, batch=500)
-    c = leader.client(socket_timeout=60)
-
-    def save():
-        try:
-            return c.save()
-        except redis.ResponseError as e:
-            if "in progress" in str(e):
-                return False
-            raise
-    wait_until(save, 30, interval=0.1, what="SAVE on the leader")
+    save_when_no_snapshot_runs(leader, 30)
     offset = os.path.getsize(down.log_path)
     down.start(wait=False)
 
@@ -204,16 +200,7 @@ def test_leader_keeps_its_term_while_streaming_a_large_snapshot(cluster_factory)
     t0 = time.monotonic()
     data = bulk_write(leader, "big", 150000, value_size=1000, batch=1000)
     print(f"150k x 1000-byte SETs in {time.monotonic() - t0:.1f}s")
-    c = leader.client(socket_timeout=60)
-
-    def save():
-        try:
-            return c.save()
-        except redis.ResponseError as e:
-            if "in progress" in str(e):  # an automatic snapshot is running
-                return False
-            raise
-    wait_until(save, 60, interval=0.1, what="SAVE on the leader")
+    save_when_no_snapshot_runs(leader, 60)
     down.wipe()
     term = int(leader.info()["tandem_term"])
     offset = os.path.getsize(down.log_path)
