@@ -440,8 +440,9 @@ asio::awaitable<void> Replicator::StreamSnapshot(
   asio::steady_timer pause(io_);
   uint64_t offset = 0;
   bool ok = true;
+  auto leading = [&] { return core_->IsLeader() && core_->term() == msg.term; };
   while (!stopped_ && offset < source->offer().total_size) {
-    if (!peers_.connected(msg.to) || !core_->IsLeader() || core_->term() != msg.term) {
+    if (!peers_.connected(msg.to) || !leading()) {
       ok = false;  // gone, or no longer this term's leader: the new one sends its own
       break;
     }
@@ -473,9 +474,8 @@ asio::awaitable<void> Replicator::StreamSnapshot(
   }
   if (!ok) {
     spdlog::info("snapshot transfer to peer {} {}", msg.to,
-                 core_->IsLeader() && core_->term() == msg.term
-                     ? "interrupted; the leader will retry"
-                     : "stopped: no longer the leader of that term");
+                 leading() ? "interrupted; the leader will retry"
+                           : "stopped: no longer the leader of that term");
   }
   snapshot_sending_.erase(msg.to);
 }

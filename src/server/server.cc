@@ -761,17 +761,17 @@ bool Server::LeaderKeepsLog(bool while_writes_flow) const {
   // instead (measured: a new follower of a 1 GiB dataset received a 298 MB
   // snapshot, then the 1.1 GB one). Either way only until the log reaches
   // 4x the threshold; it is on disk (the resident part is bounded).
-  if (!replicator_ || !replicator_->is_leader() ||
-      journal_.bytes_since_snapshot() >= 4 * AutoSnapshotThreshold()) {
-    return false;
-  }
+  if (!replicator_ || !replicator_->is_leader() || !LogUnderHoldCap()) return false;
   bool writes_flowing = clock_->MonotonicMs() - log_growth_.at_ms < 1000;
   return (while_writes_flow && writes_flowing) || FollowerCatchingUpFromLog();
 }
 
 bool Server::FollowerCatchingUp() const {
-  return replicator_ && replicator_->catching_up() &&
-         journal_.bytes_since_snapshot() < 4 * AutoSnapshotThreshold();
+  return replicator_ && replicator_->catching_up() && LogUnderHoldCap();
+}
+
+bool Server::LogUnderHoldCap() const {
+  return journal_.bytes_since_snapshot() < 4 * AutoSnapshotThreshold();
 }
 
 bool Server::FollowerCatchingUpFromLog() const {

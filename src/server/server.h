@@ -134,6 +134,9 @@ class Server {
   // the catch-up on the same cores (measured: five snapshots during a 1 GiB
   // catch-up from the log, the threshold doubling each time).
   bool FollowerCatchingUp() const;
+  // The log since the last snapshot is under 4x AutoSnapshotThreshold(): as
+  // long as a node may hold off snapshotting and compacting (above).
+  bool LogUnderHoldCap() const;
   void MaybeAutoSnapshot();
   // Log bytes since the last snapshot that trigger the next automatic one
   // (--snapshot-log-bytes, at least the last snapshot's size, staggered by

@@ -186,7 +186,6 @@ class FaultInjectionEnv final : public Env {
   bool hold_deletes_ = false;
   int delete_fault_ = 0;
   int delete_faults_left_ = -1;  // < 0: unlimited
-  std::vector<std::string> deleted_;  // under mu_
   // Starts tracking `path` before its first modification.
   void Track(const std::string& path);
   Status RecordSynced(const std::string& path);
@@ -200,6 +199,7 @@ class FaultInjectionEnv final : public Env {
   int sync_calls_ = 0;
   // Tracked files: last synced contents, or nullopt if never synced.
   std::map<std::string, std::optional<std::string>> synced_;
+  std::vector<std::string> deleted_;  // paths DeleteFile removed, in order
 };
 
 }  // namespace tandem

@@ -226,9 +226,9 @@ class Log {
   // unlinking a GiB of segments took half a second): until then, or after a
   // crash before it, the directory holds a longer log, which recovery
   // accepts (the caller skips what its snapshot covers). A failed deletion
-  // stops the deletions after it (no gap) until the next CompactPrefix or
-  // WaitForFileDeletions retries it; CompactPrefix returns such a failure
-  // if the background thread met it before the call.
+  // stops the deletions after it (no gap) until a CompactPrefix that drops
+  // a segment, or WaitForFileDeletions, retries it; CompactPrefix returns
+  // such a failure if the background thread met it before the call.
   Status CompactPrefix(uint64_t up_to_index);
   // Retries a failed deletion and blocks until the files CompactPrefix
   // dropped are deleted or one fails again; returns the first deletion
