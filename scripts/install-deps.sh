@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build clang libclang-rt-14-dev clang-format
-  libasio-dev libxxhash-dev libspdlog-dev libfmt-dev libcli11-dev
+  libasio-dev libxxhash-dev libjemalloc-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools python3-redis python3-pytest
   netcat-openbsd procps

@@ -1,7 +1,6 @@
 #include "server/info.h"
 
 #include <fmt/format.h>
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -9,14 +8,9 @@
 #include "kv/command.h"
 #include "server/replicator.h"
 #include "server/server.h"
-#include "util/free_memory.h"
+#include "util/allocator.h"
 
 namespace tandem::server {
-
-size_t AllocatedBytes() {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
 
 std::string HumanBytes(size_t bytes) {
   double b = static_cast<double>(bytes);
@@ -75,7 +69,7 @@ Lines MemorySection(Server& s) {
   Add(l, "used_memory_rss_human", HumanBytes(rss));
   Add(l, "maxmemory", 0);
   Add(l, "maxmemory_policy", "noeviction");
-  Add(l, "mem_allocator", "libc");
+  Add(l, "mem_allocator", AllocatorName());
   return l;
 }
 

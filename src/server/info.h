@@ -13,8 +13,6 @@ class Server;
 // section names (case-insensitive).
 std::string BuildInfo(Server& server, const std::vector<std::string_view>& sections);
 
-// Bytes currently allocated through malloc.
-size_t AllocatedBytes();
 // "1.50M" style, as Redis's *_human fields.
 std::string HumanBytes(size_t bytes);
 

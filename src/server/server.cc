@@ -19,7 +19,7 @@
 #include "replication/membership.h"
 #include "resp/parser.h"
 #include "server/server_command.h"
-#include "util/free_memory.h"
+#include "util/allocator.h"
 
 namespace tandem::server {
 
@@ -151,7 +151,7 @@ Status Server::RebuildState(uint64_t up_to) {
   Status st = journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
     return index > up_to ? Status::Ok() : state_machine_.ApplyEncoded(payload);
   });
-  // The old state's memory is free but still mapped (see util/free_memory.h).
+  // The old state's memory is free but still mapped (see util/allocator.h).
   FreeMemoryReport freed = ReleaseFreeHeapMemory();
   spdlog::info("state rebuilt; returned {} MiB of freed memory to the system in {:.1f} ms",
                (freed.rss_before - freed.rss_after) >> 20, freed.millis);

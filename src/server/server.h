@@ -117,8 +117,8 @@ class Server {
   void ProbeDisk();
   // Once the server has been idle for 2 s (no command, no log entry) after
   // activity, at most every 30 s: hands the memory freed meanwhile back to the
-  // system (util/free_memory.h), as jemalloc's decay does for Redis. Not
-  // under load: it walks the heap (up to tens of ms).
+  // system (util/allocator.h); jemalloc's own decay returns it only when it
+  // next allocates. Not under load: it walks the heap (up to tens of ms).
   void MaybeReleaseFreeMemory();
   // Leader: a connected follower that answers is more than 1000 entries
   // behind and still within this node's log (not waiting for a snapshot).

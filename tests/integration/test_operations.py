@@ -112,6 +112,21 @@ def test_info_sections(r):
     assert "used_memory" in r.info("memory")
 
 
+def test_info_memory_names_jemalloc_and_counts_what_is_allocated(r):
+    # tandemd links jemalloc (src/util/allocator.h); used_memory is what the
+    # keyspace and the rest hold, not what the allocator has mapped.
+    before = r.info("memory")
+    assert before["mem_allocator"].startswith("jemalloc-")
+    value = "x" * 10000
+    pipe = r.pipeline(transaction=False)
+    for i in range(2000):
+        pipe.set(f"big:{i}", value)
+    pipe.execute()
+    after = r.info("memory")
+    assert after["used_memory"] >= before["used_memory"] + 2000 * 10000
+    assert after["used_memory_rss"] >= after["used_memory"] // 2
+
+
 def test_redis_cli_drives_the_server(tandem):
     def cli(*args):
         return subprocess.run(["redis-cli", "-p", str(tandem.port)] + list(args),
