@@ -69,7 +69,9 @@ void HSetNxCommand(CommandContext& ctx) {
   }
   if (h == nullptr) h = &ctx.db.Set(key, Object::NewHash()).hash();
   h->Set(field, value);
-  ctx.Propagate({"hset", std::string(key), std::string(field), std::string(value)});
+  if (ctx.propagating()) {
+    ctx.Propagate({"hset", std::string(key), std::string(field), std::string(value)});
+  }
   ctx.reply.Integer(1);
 }
 

@@ -161,9 +161,12 @@ SetOutcome ExecuteSet(CommandContext& ctx, const SetRequest& req) {
     return SetOutcome::kWritten;
   }
   ctx.db.Set(req.key, Object::String(std::string(req.value)), req.keep_ttl);
+  if (req.expire_at) ctx.db.SetExpire(req.key, *req.expire_at);
+  // Only a leader logs the command: a follower applying the log does not
+  // copy the value a second time (it was ~10% of a catch-up's CPU).
+  if (!ctx.propagating()) return SetOutcome::kWritten;
   Argv propagated = {"set", std::string(req.key), std::string(req.value)};
   if (req.expire_at) {
-    ctx.db.SetExpire(req.key, *req.expire_at);
     propagated.push_back("pxat");
     propagated.push_back(ToDecimal(*req.expire_at));
   } else if (req.keep_ttl) {
@@ -232,13 +235,14 @@ void MultiSet(CommandContext& ctx, bool only_if_none_exist, std::string_view com
       }
     }
   }
-  Argv propagated = {"mset"};
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
     ctx.db.Set(ctx.args[i], Object::String(std::string(ctx.args[i + 1])));
-    propagated.emplace_back(ctx.args[i]);
-    propagated.emplace_back(ctx.args[i + 1]);
   }
-  ctx.Propagate(std::move(propagated));
+  if (ctx.propagating()) {
+    Argv propagated = {"mset"};
+    propagated.insert(propagated.end(), ctx.args.begin() + 1, ctx.args.end());
+    ctx.Propagate(std::move(propagated));
+  }
   if (only_if_none_exist) {
     ctx.reply.Integer(1);
   } else {
