@@ -746,7 +746,7 @@ void Server::MaybeAutoSnapshot() {
     return;
   }
   if (journal_.bytes_since_snapshot() < AutoSnapshotThreshold()) return;
-  if (LeaderKeepsLog(/*while_writes_flow=*/true) || FollowerCatchingUp()) return;
+  if (LeaderKeepsLog(/*while_writes_flow=*/true) || FollowerHoldsOffSnapshots()) return;
   Status st = StartBackgroundSnapshot();
   if (!st.ok()) spdlog::debug("automatic snapshot not started: {}", st.ToString());
 }
@@ -762,13 +762,15 @@ bool Server::LeaderKeepsLog(bool while_writes_flow) const {
   // snapshot, then the 1.1 GB one). Either way only until the log reaches
   // 4x the threshold; it is on disk (the resident part is bounded).
   if (!replicator_ || !replicator_->is_leader() || !LogUnderHoldCap()) return false;
-  bool writes_flowing = clock_->MonotonicMs() - log_growth_.at_ms < 1000;
-  return (while_writes_flow && writes_flowing) || FollowerCatchingUpFromLog();
+  return (while_writes_flow && WritesFlowing()) || FollowerCatchingUpFromLog();
 }
 
-bool Server::FollowerCatchingUp() const {
-  return replicator_ && replicator_->catching_up() && LogUnderHoldCap();
+bool Server::FollowerHoldsOffSnapshots() const {
+  if (!replicator_ || replicator_->is_leader() || !LogUnderHoldCap()) return false;
+  return replicator_->catching_up() || WritesFlowing();
 }
+
+bool Server::WritesFlowing() const { return clock_->MonotonicMs() - log_growth_.at_ms < 1000; }
 
 bool Server::LogUnderHoldCap() const {
   return journal_.bytes_since_snapshot() < 4 * AutoSnapshotThreshold();

@@ -219,6 +219,36 @@ def test_leader_keeps_its_term_while_streaming_a_large_snapshot(cluster_factory)
     check_writes(down, data)
 
 
+def snapshot_starts(node, offset=0):
+    """Indexes of the automatic snapshots node started (its log from offset)."""
+    with open(node.log_path, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")
+    return [int(m) for m in re.findall(r"background snapshot at index (\d+) started", text)]
+
+
+def test_followers_hold_off_their_snapshots_while_writes_flow(cluster_factory):
+    """Under a steady write load no node forks a snapshot (each fork's
+    copy-on-write faults stall that node's loop, and a majority write waits
+    on a follower): they snapshot once the writes pause for a second, or
+    when their log reaches 4x the threshold."""
+    cluster = cluster_factory(3)
+    for node in cluster:
+        node.extra_args = ["--snapshot-log-bytes", "1048576"]
+    leader = cluster.start()
+    # ~3 MB of log without a pause: 3x the threshold, under 4x.
+    data = bulk_write(leader, "flow", 3000, value_size=1000, batch=100)
+    last = int(leader.info()["tandem_last_log_index"])
+    cluster.wait_converged(timeout=60)
+    check_writes(leader, data)
+    for node in cluster:
+        wait_until(lambda: snapshot_starts(node), 30, interval=0.1,
+                   what=f"node {node.id}'s snapshot once the writes paused")
+        print(f"node {node.id}: snapshots at {snapshot_starts(node)}, last index {last}")
+        assert min(snapshot_starts(node)) >= last, \
+            f"node {node.id} snapshotted while writes were flowing"
+
+
 def test_follower_holds_off_its_snapshots_while_catching_up(cluster_factory):
     """A follower far behind the leader takes no automatic snapshot until it
     has caught up (each would fork and write its whole dataset meanwhile),
@@ -240,10 +270,7 @@ def test_follower_holds_off_its_snapshots_while_catching_up(cluster_factory):
     check_writes(down, data)
 
     def snapshot_indexes():
-        with open(down.log_path, "rb") as f:
-            f.seek(offset)
-            text = f.read().decode(errors="replace")
-        return [int(m) for m in re.findall(r"background snapshot at index (\d+) started", text)]
+        return snapshot_starts(down, offset)
     # Caught up, its log is over the threshold: it snapshots now.
     wait_until(snapshot_indexes, 30, interval=0.1, what="the follower's first snapshot")
     print(f"leader's last index {last}; follower snapshots at {snapshot_indexes()}")
