@@ -10,9 +10,15 @@
 
 namespace tandem::kv {
 
-Object* CommandContext::Peek(std::string_view key) {
+Object* CommandContext::Peek(std::string_view key) { return Resolve(key, -1); }
+
+Object* CommandContext::Lookup(std::string_view key) { return Resolve(key, now_ms); }
+
+// One probe of the key table for both. An expired key may be stamped before
+// it is erased (leader) or hidden (replica read): nothing can observe that.
+Object* CommandContext::Resolve(std::string_view key, int64_t touch_ms) {
   int64_t expire_at;
-  Object* o = db.Access(key, &expire_at, -1);
+  Object* o = db.Access(key, &expire_at, touch_ms);
   if (o == nullptr || !IsExpired(expire_at)) return o;
   switch (mode) {
     case ExecMode::kApply:
@@ -25,12 +31,6 @@ Object* CommandContext::Peek(std::string_view key) {
   db.Erase(key);
   Propagate({"del", std::string(key)});
   return nullptr;
-}
-
-Object* CommandContext::Lookup(std::string_view key) {
-  Object* o = Peek(key);
-  if (o != nullptr) db.Touch(key, now_ms);
-  return o;
 }
 
 bool CommandContext::Exists(std::string_view key) { return Peek(key) != nullptr; }

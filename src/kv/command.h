@@ -110,6 +110,9 @@ class CommandContext {
   void ReplyError(std::string_view msg) { reply.Error(msg); }
 
  private:
+  // Lookup (touch_ms = now_ms) and Peek (touch_ms = -1).
+  Object* Resolve(std::string_view key, int64_t touch_ms);
+
   uint64_t rng_state_;
   std::vector<Argv>* propagated_;
 };

@@ -85,6 +85,13 @@ class Keyspace {
   // The time Set stamps as the access time of the keys it stores (the
   // state machine sets it before each command).
   void SetAccessClock(int64_t now_ms) { access_clock_ms_ = now_ms; }
+  // While off, reads (Access, Touch) record no access; Set still stamps the
+  // keys it writes. The server turns it off while a snapshot child process
+  // runs, as Redis does during a fork: an access writes the key's node, and
+  // every first write to a page the child shares is a copy-on-write fault
+  // (after a fork, GETs of 100k keys stalled the leader's loop on this VM).
+  void set_access_tracking(bool on) { track_access_ = on; }
+  bool access_tracking() const { return track_access_; }
   // Milliseconds since the last access (0 for an absent key).
   int64_t IdleMs(std::string_view key, int64_t now_ms) const;
   // How many times the key was accessed, saturating at 255.
@@ -106,6 +113,7 @@ class Keyspace {
   struct Impl;
   Impl* impl_;
   int64_t access_clock_ms_ = 0;
+  bool track_access_ = true;
 };
 
 }  // namespace tandem::kv

@@ -211,6 +211,25 @@ TEST(KeyspaceTest, AccessMetadata) {
   EXPECT_EQ(ks.IdleMs("missing", 1), 0);
 }
 
+TEST(KeyspaceTest, ReadsRecordNoAccessWhileTrackingIsOff) {
+  Keyspace ks;
+  ks.SetAccessClock(5000);
+  ks.Set("a", Object::String("v"));
+  ks.set_access_tracking(false);  // a snapshot child shares the pages
+  int64_t expire_at;
+  ks.Touch("a", 10'000);
+  ASSERT_NE(ks.Access("a", &expire_at, 11'000), nullptr);
+  EXPECT_EQ(ks.IdleMs("a", 15'000), 10'000);
+  EXPECT_EQ(ks.AccessCount("a"), 1u);
+  ks.SetAccessClock(12'000);
+  ks.Set("a", Object::String("w"));  // a write stamps anyway (it writes the node)
+  EXPECT_EQ(ks.IdleMs("a", 15'000), 3000);
+  ks.set_access_tracking(true);
+  ks.Touch("a", 14'000);
+  EXPECT_EQ(ks.IdleMs("a", 15'000), 1000);
+  EXPECT_EQ(ks.AccessCount("a"), 3u);
+}
+
 TEST(KeyspaceTest, BinaryKeys) {
   Keyspace ks;
   std::string k1("a\0b", 3), k2("a\0c", 3);

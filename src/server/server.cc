@@ -677,6 +677,8 @@ void Server::OnCronTick() {
   }
   log_growth_.Observe(journal_.last_index(), now_mono);
   if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) pending_compaction_ = *done;
+  // Reads stamp access times again once no snapshot child shares the pages.
+  state_machine_.keyspace().set_access_tracking(!snapshotter_.in_progress());
   // A leader keeps the log a follower is catching up from until it is
   // nearly there (the snapshot itself is done; compacting would make that
   // follower start over with the whole snapshot).
@@ -825,6 +827,7 @@ Status Server::StartBackgroundSnapshot() {
   if (!point.ok()) return point.status();
   TANDEM_RETURN_IF_ERROR(snapshotter_.StartBackground(state_machine_, point->index, point->term,
                                                       point->metadata, clock_->NowUnixMs()));
+  state_machine_.keyspace().set_access_tracking(false);  // see Keyspace::set_access_tracking
   journal_.ResetBytesSinceSnapshot();
   return Status::Ok();
 }
