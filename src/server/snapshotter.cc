@@ -1,6 +1,7 @@
 #include "server/snapshotter.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,10 @@
 #include "snapshot/snapshot_writer.h"
 
 namespace tandem::server {
+namespace {
+// The snapshot child's nice value (the parent keeps its own).
+constexpr int kChildNice = 10;
+}  // namespace
 
 Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
                                                     uint64_t log_first_index) {
@@ -81,6 +86,9 @@ Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, 
   if (pid < 0) return Status::FromErrno("fork for a background snapshot", errno);
   if (pid == 0) {
     // Child: the parent's memory as it was at fork time, copy-on-write.
+    // Background work: below the event loops of this and the other nodes
+    // sharing the cores (best effort; a failure changes nothing else).
+    setpriority(PRIO_PROCESS, 0, kChildNice);
     auto path = Write(sm, index, term, metadata, now_unix_ms);
     if (!path.ok()) {
       std::fprintf(stderr, "background snapshot at index %llu failed: %s\n",
