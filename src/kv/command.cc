@@ -14,8 +14,8 @@ Object* CommandContext::Peek(std::string_view key) { return Resolve(key, -1); }
 
 Object* CommandContext::Lookup(std::string_view key) { return Resolve(key, now_ms); }
 
-// One probe of the key table for both. An expired key may be stamped before
-// it is erased (leader) or hidden (replica read): nothing can observe that.
+// One probe of the key table for both (Access stamps no key that has
+// expired by touch_ms = now_ms, as the separate touch did not).
 Object* CommandContext::Resolve(std::string_view key, int64_t touch_ms) {
   int64_t expire_at;
   Object* o = db.Access(key, &expire_at, touch_ms);

@@ -39,7 +39,8 @@ class Keyspace {
   const Object* Find(std::string_view key) const;
   // One lookup for the hot path: the value (nullptr when absent), its
   // expiry in *expire_at (kNoExpire when none or absent) and, when
-  // touch_ms >= 0, records an access at that time (as Touch).
+  // touch_ms >= 0, records an access at that time (as Touch) unless the key
+  // has expired by then.
   Object* Access(std::string_view key, int64_t* expire_at, int64_t touch_ms);
 
   // Stores value under key, replacing any old value. The old expiry is

@@ -230,6 +230,20 @@ TEST(KeyspaceTest, ReadsRecordNoAccessWhileTrackingIsOff) {
   EXPECT_EQ(ks.AccessCount("a"), 3u);
 }
 
+TEST(KeyspaceTest, AccessStampsNoKeyExpiredByThen) {
+  Keyspace ks;
+  ks.SetAccessClock(5000);
+  ks.Set("a", Object::String("v"));
+  ASSERT_TRUE(ks.SetExpire("a", 8000));
+  int64_t expire_at;
+  ASSERT_NE(ks.Access("a", &expire_at, 7000), nullptr);  // live: stamped
+  EXPECT_EQ(ks.IdleMs("a", 9000), 2000);
+  ASSERT_NE(ks.Access("a", &expire_at, 8000), nullptr);  // expired at 8000: not stamped
+  EXPECT_EQ(expire_at, 8000);
+  EXPECT_EQ(ks.IdleMs("a", 9000), 2000);
+  EXPECT_EQ(ks.AccessCount("a"), 2u);
+}
+
 TEST(KeyspaceTest, BinaryKeys) {
   Keyspace ks;
   std::string k1("a\0b", 3), k2("a\0c", 3);

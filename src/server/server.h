@@ -124,19 +124,20 @@ class Server {
   // behind and still within this node's log (not waiting for a snapshot).
   bool FollowerCatchingUpFromLog() const;
   // This node leads and holds off snapshotting and compacting its log: a
-  // follower is catching up from it or (if while_writes_flow) writes came in
-  // the last second; never once the log reaches 4x AutoSnapshotThreshold().
+  // follower is catching up from it or (if while_writes_flow) writes flow
+  // (WritesFlowing); never once the log reaches 4x AutoSnapshotThreshold().
   bool LeaderKeepsLog(bool while_writes_flow) const;
   // Follower, log under 4x AutoSnapshotThreshold(): it holds off its
   // automatic snapshots while more than 1000 entries behind the leader's
   // commit index (a new or restarted node catching up; measured: five
   // snapshots during a 1 GiB catch-up from the log) or while writes flow
-  // (entries in the last second). Each snapshot is a fork whose
+  // (WritesFlowing). Each snapshot is a fork whose
   // copy-on-write faults stall the loop: 250-990 ms several times per fork
   // on this VM under a burst of 1 KB SETs, and with two followers forking in
   // turn a majority write waits on one of them most of the time.
   bool FollowerHoldsOffSnapshots() const;
-  // The log grew in the last second.
+  // The log grew within the last 1-4 seconds (1 + (node id - 1) mod 4: the
+  // members of a cluster snapshot one after another after a burst).
   bool WritesFlowing() const;
   // The log since the last snapshot is under 4x AutoSnapshotThreshold(): as
   // long as a node may hold off snapshotting and compacting (above).
@@ -199,7 +200,7 @@ class Server {
       return true;
     }
   };
-  LastChange log_growth_;  // the log's last index (LeaderKeepsLog)
+  LastChange log_growth_;  // the log's last index (WritesFlowing)
   LastChange activity_;    // commands + log entries (MaybeReleaseFreeMemory)
   uint64_t activity_at_last_release_ = 0;
   int64_t last_release_mono_ms_ = 0;

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import redis
 
-from conftest import TANDEMD, TandemProcess, free_port, raw_exchange
+from conftest import BUILD, TANDEMD, TandemProcess, free_port, raw_exchange
 
 
 def test_port_in_use_gives_clear_error(tandem_factory):
@@ -112,11 +112,24 @@ def test_info_sections(r):
     assert "used_memory" in r.info("memory")
 
 
-def test_info_memory_names_jemalloc_and_counts_what_is_allocated(r):
-    # tandemd links jemalloc (src/util/allocator.h); used_memory is what the
-    # keyspace and the rest hold, not what the allocator has mapped.
+def built_with_jemalloc():
+    """tandemd links jemalloc unless its build was configured with
+    -DTANDEM_JEMALLOC=OFF (src/util/allocator.h)."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            return "TANDEM_JEMALLOC:BOOL=OFF" not in f.read()
+    except OSError:
+        return True
+
+
+def test_info_memory_names_the_allocator_and_counts_what_is_allocated(r):
+    # used_memory is what the keyspace and the rest hold, not what the
+    # allocator has mapped.
     before = r.info("memory")
-    assert before["mem_allocator"].startswith("jemalloc-")
+    if built_with_jemalloc():
+        assert before["mem_allocator"].startswith("jemalloc-")
+    else:
+        assert before["mem_allocator"] == "libc"
     value = "x" * 10000
     pipe = r.pipeline(transaction=False)
     for i in range(2000):

@@ -34,6 +34,22 @@ def test_restart_replays_the_log(tandem_factory):
     assert c.execute_command("DEBUG", "DIGEST") == digest
 
 
+def test_reads_stamp_access_times_again_after_a_background_snapshot(tandem_factory):
+    # While a snapshot child runs, reads record no access (copy-on-write);
+    # once it has exited they must again.
+    node = tandem_factory().start()
+    c = node.client()
+    c.set("k", "v")
+    wait_until(lambda: c.object("idletime", "k") >= 1, 10, interval=0.1,
+               what="the key to be idle for a second")
+    assert c.bgsave() is True
+    wait_until(lambda: int(c.info("persistence")["rdb_bgsave_in_progress"]) == 0, 30,
+               what="BGSAVE to finish")
+    # The cron tick that reaped the child turned tracking back on.
+    wait_until(lambda: c.get("k") == "v" and c.object("idletime", "k") == 0, 5,
+               interval=0.05, what="a GET to stamp the key again")
+
+
 def test_save_and_bgsave_compact_the_log(tandem_factory):
     node = tandem_factory(extra_args=["--wal-segment-bytes", "65536"]).start()
     c = node.client()
