@@ -123,19 +123,16 @@ class Server {
   // Leader: a connected follower that answers is more than 1000 entries
   // behind and still within this node's log (not waiting for a snapshot).
   bool FollowerCatchingUpFromLog() const;
-  // This node leads and holds off snapshotting and compacting its log: a
-  // follower is catching up from it or (if while_writes_flow) writes flow
-  // (WritesFlowing); never once the log reaches 4x AutoSnapshotThreshold().
-  bool LeaderKeepsLog(bool while_writes_flow) const;
-  // Follower, log under 4x AutoSnapshotThreshold(): it holds off its
-  // automatic snapshots while more than 1000 entries behind the leader's
-  // commit index (a new or restarted node catching up; measured: five
-  // snapshots during a 1 GiB catch-up from the log) or while writes flow
-  // (WritesFlowing). Each snapshot is a fork whose
-  // copy-on-write faults stall the loop: 250-990 ms several times per fork
-  // on this VM under a burst of 1 KB SETs, and with two followers forking in
-  // turn a majority write waits on one of them most of the time.
-  bool FollowerHoldsOffSnapshots() const;
+  // This node leads and holds off compacting its log after a snapshot: a
+  // follower is catching up from it (until the log reaches 4x
+  // AutoSnapshotThreshold()).
+  bool LeaderKeepsLog() const;
+  // Any member, log under 4x AutoSnapshotThreshold(), holds off its
+  // automatic snapshots while writes flow (WritesFlowing); a leader also
+  // while a follower catches up from its log, a follower while it is more
+  // than 1000 entries behind the leader's commit index (a new or restarted
+  // node catching up).
+  bool SnapshotHeldOff() const;
   // The log grew within the last 1-4 seconds (1 + (node id - 1) mod 4: the
   // members of a cluster snapshot one after another after a burst).
   bool WritesFlowing() const;
