@@ -89,7 +89,7 @@ class CommandContext {
   // True when key exists as this mode sees it, without touching it.
   bool Exists(std::string_view key);
   // Whether a key with this absolute expiry counts as expired now.
-  bool IsExpired(int64_t expire_at) const { return expire_at != kNoExpire && expire_at <= now_ms; }
+  bool IsExpired(int64_t expire_at) const { return ExpiredAt(expire_at, now_ms); }
 
   // Records a command for the log (kLeader only; ignored otherwise).
   void Propagate(Argv argv);

@@ -286,8 +286,7 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
     return nullptr;
   }
   *expire_at = impl_->ExpireOf(n);
-  bool expired = *expire_at != kNoExpire && *expire_at <= touch_ms;
-  if (touch_ms >= 0 && track_access_ && !expired) TouchNode(n, touch_ms);
+  if (touch_ms >= 0 && track_access_ && !ExpiredAt(*expire_at, touch_ms)) TouchNode(n, touch_ms);
   // Reads move a resize along too (nodes never move: n stays valid).
   if (impl_->table.rehashing()) [[unlikely]] impl_->table.RehashStep(kRehashStepPerOp);
   return &n->value();

@@ -24,6 +24,12 @@ namespace tandem::kv {
 
 inline constexpr int64_t kNoExpire = -1;
 
+// Whether a key with absolute expiry expire_at (Unix ms; kNoExpire: none)
+// has expired at now_ms.
+inline bool ExpiredAt(int64_t expire_at, int64_t now_ms) {
+  return expire_at != kNoExpire && expire_at <= now_ms;
+}
+
 class Keyspace {
  public:
   Keyspace();
