@@ -221,13 +221,33 @@ class Cluster:
         return None
 
 
+def _ephemeral_port_low():
+    """The first port of the kernel's ephemeral (source port) range."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def _free_port(taken):
+    """A port free now and below the kernel's ephemeral range. A node's port
+    is released here and bound only when the node starts; from the ephemeral
+    range, the source port of any outbound connection meanwhile (proxies
+    connect to nodes all the time) could take it, and the node would fail to
+    start with EADDRINUSE (seen: the same node three times in one CI run)."""
+    low = _ephemeral_port_low()
+    rng = random.Random()
     while True:
+        p = rng.randrange(1024 if low <= 10000 else 10000, low)
+        if p in taken:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p not in taken:
-            return p
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        return p
 
 
 # ---------------------------------------------------------------------------
