@@ -57,7 +57,11 @@ TEST_F(BackgroundFileDeleterTest, AFailureStopsTheQueueUntilRetried) {
   deleter.Delete(dir_.path() + "/never-existed");  // already gone: not a failure
   ASSERT_TRUE(deleter.Drain().ok());
   env_.FailDeletes(EIO, /*count=*/1);  // only the first attempt fails
+  // Every file queued before the worker tries the first: a Delete after the
+  // failure would resume the queue (as it is meant to).
+  env_.HoldDeletes(true);
   for (const auto& p : paths) deleter.Delete(p);
+  env_.HoldDeletes(false);
   Status st = deleter.Drain();
   EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
   EXPECT_EQ(deleter.pending(), 3u);
