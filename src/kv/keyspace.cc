@@ -17,6 +17,9 @@ namespace {
 constexpr uint32_t kAccessClockBits = 24;
 constexpr uint32_t kAccessClockMask = (1u << kAccessClockBits) - 1;
 constexpr uint8_t kHasExpire = 1;
+// The capture this node was last handed out in, or that it was created
+// during, has this parity (see Keyspace::Impl::Pending).
+constexpr uint8_t kCaptureParity = 2;
 // key_len16 value meaning "a uint32 length precedes the key bytes".
 constexpr uint16_t kLongKey = UINT16_MAX;
 
@@ -28,7 +31,7 @@ constexpr uint16_t kLongKey = UINT16_MAX;
 struct Node : Object {
   explicit Node(Object v) : Object(std::move(v)) {}
 
-  uint8_t flags = 0;       // kHasExpire
+  uint8_t flags = 0;       // kHasExpire, kCaptureParity
   uint16_t key_len16 = 0;  // key length, or kLongKey
   uint32_t access = 0;     // last access seconds (24 bits) << 8 | count (8 bits)
   uint32_t hash = 0;
@@ -229,6 +232,49 @@ struct Keyspace::Impl {
   ExpireTable expires;
   uint64_t seed = NextKeyHashSeed();  // drawn anew by Clear() (kv/key_hash.h)
 
+  // A capture in progress (docs/keyspace.md, "Capture").
+  struct Capture {
+    CaptureSink sink;
+    std::vector<Node*> nodes;  // every node at BeginCapture; [next, end) still to visit
+    size_t next = 0;
+    // Nodes unlinked during the capture: `nodes` may still point at them,
+    // so they stay allocated (their values freed) until EndCapture.
+    std::vector<Node*> unlinked;
+    bool cancelled = false;
+  };
+  std::unique_ptr<Capture> capture;
+  // Every node's kCaptureParity bit equals this outside a capture;
+  // BeginCapture flips it, so every existing node becomes pending at once
+  // without touching a node.
+  uint8_t parity = 0;
+
+  // A node captured and not yet handed out: its state is still the state
+  // at BeginCapture.
+  bool Pending(const Node* n) const {
+    return capture != nullptr && (n->flags & kCaptureParity) != parity;
+  }
+  void Emit(Node* n) {
+    capture->sink(n->key(), n->value(), ExpireOf(n));
+    MarkEmitted(n);
+  }
+  void MarkEmitted(Node* n) {
+    n->flags = static_cast<uint8_t>((n->flags & ~kCaptureParity) | parity);
+  }
+  // Called before anything changes n or hands out a mutable pointer to it.
+  void BeforeChange(Node* n) {
+    if (capture != nullptr && Pending(n)) [[unlikely]] Emit(n);
+  }
+  // Frees an unlinked node, or during a capture its value only (see
+  // Capture::unlinked).
+  void Release(Node* n) {
+    if (capture == nullptr) {
+      FreeNode(n);
+      return;
+    }
+    n->value() = Object::String(std::string());
+    capture->unlinked.push_back(n);
+  }
+
   Node* FindNode(std::string_view key) const { return table.Find(key, KeyHash(key, seed)); }
 
   int64_t ExpireOf(const Node* n) const {
@@ -243,10 +289,13 @@ struct Keyspace::Impl {
     }
   }
 
-  // Removes the node from the table and its expiry; caller frees.
+  // Removes the node from the table and its expiry; caller releases.
   Node* Unlink(std::string_view key) {
     Node* n = table.Remove(key, KeyHash(key, seed));
-    if (n != nullptr) expires.Remove(n);
+    if (n != nullptr) {
+      BeforeChange(n);  // still has its expiry
+      expires.Remove(n);
+    }
     return n;
   }
 };
@@ -263,7 +312,9 @@ size_t Keyspace::expires_count() const { return impl_->expires.size(); }
 
 Object* Keyspace::Find(std::string_view key) {
   Node* n = impl_->FindNode(key);
-  return n ? &n->value() : nullptr;
+  if (n == nullptr) return nullptr;
+  impl_->BeforeChange(n);
+  return &n->value();
 }
 
 const Object* Keyspace::Find(std::string_view key) const {
@@ -286,6 +337,7 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
     return nullptr;
   }
   *expire_at = impl_->ExpireOf(n);
+  impl_->BeforeChange(n);
   if (touch_ms >= 0 && track_access_ && !ExpiredAt(*expire_at, touch_ms)) TouchNode(n, touch_ms);
   // Reads move a resize along too (nodes never move: n stays valid).
   if (impl_->table.rehashing()) [[unlikely]] impl_->table.RehashStep(kRehashStepPerOp);
@@ -295,6 +347,7 @@ Object* Keyspace::Access(std::string_view key, int64_t* expire_at, int64_t touch
 Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
   uint32_t hash = KeyHash(key, impl_->seed);
   if (Node* n = impl_->table.Find(key, hash)) {
+    impl_->BeforeChange(n);
     n->value() = std::move(value);
     if (!keep_ttl) impl_->expires.Remove(n);
     TouchNode(n, access_clock_ms_);
@@ -302,6 +355,7 @@ Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
     return n->value();
   }
   Node* n = NewNode(key, hash, std::move(value));
+  n->flags = impl_->parity;  // not part of a capture in progress
   TouchNode(n, access_clock_ms_);
   impl_->table.Insert(n);
   return n->value();
@@ -310,7 +364,7 @@ Object& Keyspace::Set(std::string_view key, Object value, bool keep_ttl) {
 bool Keyspace::Erase(std::string_view key) {
   Node* n = impl_->Unlink(key);
   if (n == nullptr) return false;
-  FreeNode(n);
+  impl_->Release(n);
   return true;
 }
 
@@ -320,11 +374,18 @@ std::optional<Object> Keyspace::Extract(std::string_view key, int64_t* expire_at
   if (expire_at != nullptr) *expire_at = impl_->ExpireOf(n);
   impl_->Unlink(key);
   std::optional<Object> value(std::move(n->value()));
-  FreeNode(n);
+  impl_->Release(n);
   return value;
 }
 
 void Keyspace::Clear() {
+  if (Impl::Capture* c = impl_->capture.get()) {
+    for (Node* n : c->unlinked) FreeNode(n);
+    c->unlinked.clear();
+    c->nodes.clear();
+    c->next = 0;
+    c->cancelled = true;
+  }
   impl_->table.ForEach([](Node* n) { FreeNode(n); });
   impl_->table.Reset();
   impl_->expires.Clear();
@@ -339,13 +400,16 @@ int64_t Keyspace::GetExpire(std::string_view key) const {
 bool Keyspace::SetExpire(std::string_view key, int64_t at_ms) {
   Node* n = impl_->FindNode(key);
   if (n == nullptr) return false;
+  impl_->BeforeChange(n);
   impl_->SetNodeExpire(n, at_ms);
   return true;
 }
 
 bool Keyspace::Persist(std::string_view key) {
   Node* n = impl_->FindNode(key);
-  return n != nullptr && impl_->expires.Remove(n);
+  if (n == nullptr) return false;
+  impl_->BeforeChange(n);
+  return impl_->expires.Remove(n);
 }
 
 uint64_t Keyspace::Scan(uint64_t cursor, size_t count,
@@ -402,6 +466,41 @@ size_t Keyspace::MemoryUsage() const {
   impl_->table.ForEach(
       [&](const Node* n) { total += n->alloc_size() + ValueMemory(n->value()); });
   return total;
+}
+
+void Keyspace::BeginCapture(CaptureSink sink) {
+  auto c = std::make_unique<Impl::Capture>();
+  c->sink = std::move(sink);
+  c->nodes.reserve(impl_->table.size());
+  impl_->table.ForEach([&](Node* n) { c->nodes.push_back(n); });
+  impl_->capture = std::move(c);
+  impl_->parity ^= kCaptureParity;
+}
+
+bool Keyspace::CaptureStep(size_t max_keys) {
+  Impl::Capture* c = impl_->capture.get();
+  if (c == nullptr) return false;
+  size_t end = std::min(c->nodes.size(), c->next + max_keys);
+  for (; c->next < end; ++c->next) {
+    Node* n = c->nodes[c->next];
+    if (impl_->Pending(n)) impl_->Emit(n);
+  }
+  return c->next < c->nodes.size();
+}
+
+void Keyspace::EndCapture() {
+  Impl::Capture* c = impl_->capture.get();
+  if (c == nullptr) return;
+  // Nodes not handed out take the new parity too, so the next capture
+  // finds every node pending again.
+  for (size_t i = c->next; i < c->nodes.size(); ++i) impl_->MarkEmitted(c->nodes[i]);
+  for (Node* n : c->unlinked) FreeNode(n);
+  impl_->capture.reset();
+}
+
+bool Keyspace::capturing() const { return impl_->capture != nullptr; }
+bool Keyspace::capture_cancelled() const {
+  return impl_->capture != nullptr && impl_->capture->cancelled;
 }
 
 }  // namespace tandem::kv

@@ -116,6 +116,29 @@ class Keyspace {
   // Approximate bytes used by the table, the nodes and their values.
   size_t MemoryUsage() const;
 
+  // Capture: a consistent copy of the keyspace as it is at BeginCapture,
+  // handed out key by key while commands keep changing it (fork-free
+  // snapshots; docs/keyspace.md, "Capture"). BeginCapture records which
+  // keys exist (O(keys), pointers only); each key of that moment then
+  // reaches `sink` exactly once with its value and expiry of that moment:
+  // from CaptureStep, or from the first call that would change it or hand
+  // out a mutable pointer to it (Find, Access, Set, Erase, Extract,
+  // SetExpire, Persist), just before it does. Keys created after
+  // BeginCapture never reach the sink. The sink must not use the keyspace.
+  // Nodes unlinked during a capture are freed by EndCapture.
+  using CaptureSink =
+      std::function<void(std::string_view key, const Object& value, int64_t expire_at)>;
+  // Precondition: !capturing().
+  void BeginCapture(CaptureSink sink);
+  // Hands about `max_keys` captured keys not yet handed out to the sink;
+  // returns whether any remain. Clear() during a capture cancels it (the
+  // keys are gone; capture_cancelled() then says so and nothing remains).
+  bool CaptureStep(size_t max_keys);
+  // Ends the capture, complete or not (keys not handed out never will be).
+  void EndCapture();
+  bool capturing() const;
+  bool capture_cancelled() const;
+
  private:
   struct Impl;
   Impl* impl_;

@@ -92,7 +92,7 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
   app.set_version_flag("--version", "tandemd 0.1.0");
   app.set_config("--config", "", "config file: the same keys as the flags, 'key = value' lines");
   std::string listen = "127.0.0.1:6379", advertise, cluster, durability = "majority",
-              fsync = "always";
+              fsync = "always", snapshot_method = "capture";
   app.add_option("--node-id", c.node_id, "this node's id, a positive integer")
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   app.add_option("--listen", listen, "HOST:PORT serving clients and peers");
@@ -117,6 +117,9 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
   app.add_option("--log-file", c.log_file, "log to this file instead of stderr");
   app.add_option("--snapshot-log-bytes", c.snapshot_log_bytes,
                  "snapshot automatically when the log grows past this (0 = never)");
+  app.add_option("--snapshot-method", snapshot_method,
+                 "capture (in this process, no fork) | fork (a child process, as Redis)")
+      ->check(CLI::IsMember({"capture", "fork"}));
   app.add_option("--wal-segment-bytes", c.wal_segment_bytes, "size of one log segment file")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
   app.add_option("--maxclients", c.maxclients, "maximum connected clients")
@@ -155,6 +158,7 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
                  : durability == "all"   ? Durability::kAll
                                          : Durability::kMajority;
   ParseFsyncPolicy(fsync, &c.fsync);
+  c.snapshot_method = snapshot_method == "fork" ? SnapshotMethod::kFork : SnapshotMethod::kCapture;
   if (c.election_timeout_ms <= 2 * c.heartbeat_ms) {
     return Status::InvalidArgument("--election-timeout-ms must be more than twice --heartbeat-ms");
   }

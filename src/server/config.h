@@ -13,6 +13,8 @@ namespace tandem::server {
 
 enum class Durability { kLeader, kMajority, kAll };
 enum class FsyncPolicy { kAlways, kEverySec, kNo };
+// How background snapshots are written (server/snapshotter.h).
+enum class SnapshotMethod { kCapture, kFork };
 
 const char* DurabilityName(Durability d);
 const char* FsyncPolicyName(FsyncPolicy f);
@@ -47,6 +49,7 @@ struct Config {
   // Take a snapshot automatically once the log holds this many bytes
   // since the last one (0 = never automatically).
   uint64_t snapshot_log_bytes = 64ull << 20;
+  SnapshotMethod snapshot_method = SnapshotMethod::kCapture;
   uint64_t wal_segment_bytes = 64ull << 20;
   int maxclients = 10000;
   int active_expire_hz = 10;

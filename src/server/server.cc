@@ -108,7 +108,8 @@ Status Server::OpenDataDir() {
 }
 
 Status Server::Recover() {
-  snapshotter_.Init(config_.data_dir + "/snapshots", Env::Default());
+  snapshotter_.Init(config_.data_dir + "/snapshots", Env::Default(), config_.snapshot_method,
+                    [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); });
   Journal::Options opts;
   opts.dir = config_.data_dir + "/wal";
   opts.fsync = config_.fsync;
@@ -145,6 +146,7 @@ Status Server::Recover() {
 }
 
 Status Server::RebuildState(uint64_t up_to) {
+  snapshotter_.AbandonCapture("the state is being rebuilt");
   state_machine_.keyspace().Clear();
   auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
   if (!snap.ok()) return snap.status();
@@ -678,7 +680,7 @@ void Server::OnCronTick() {
   log_growth_.Observe(journal_.last_index(), now_mono);
   if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) pending_compaction_ = *done;
   // Reads stamp access times again once no snapshot child shares the pages.
-  state_machine_.keyspace().set_access_tracking(!snapshotter_.in_progress());
+  state_machine_.keyspace().set_access_tracking(!snapshotter_.child_running());
   // A leader keeps the log a follower is catching up from until it is
   // nearly there (the snapshot itself is done; compacting would make that
   // follower start over with the whole snapshot).
@@ -839,7 +841,8 @@ Status Server::StartBackgroundSnapshot() {
   if (!point.ok()) return point.status();
   TANDEM_RETURN_IF_ERROR(snapshotter_.StartBackground(state_machine_, point->index, point->term,
                                                       point->metadata, clock_->NowUnixMs()));
-  state_machine_.keyspace().set_access_tracking(false);  // see Keyspace::set_access_tracking
+  // See Keyspace::set_access_tracking.
+  state_machine_.keyspace().set_access_tracking(!snapshotter_.child_running());
   journal_.ResetBytesSinceSnapshot();
   return Status::Ok();
 }

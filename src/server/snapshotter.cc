@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "kv/snapshot_entry.h"
 #include "snapshot/snapshot_store.h"
 #include "snapshot/snapshot_writer.h"
 
@@ -15,7 +16,17 @@ namespace tandem::server {
 namespace {
 // The snapshot child's nice value (the parent keeps its own).
 constexpr int kChildNice = 10;
+// A capture step ends after this many encoded bytes or keys (about 0.1-1
+// ms of the loop), whichever comes first; keys are taken this many at a
+// time.
+constexpr size_t kCaptureStepBytes = 1 << 20;
+constexpr size_t kCaptureStepKeys = 8192;
+constexpr size_t kCaptureKeysPerCall = 64;
 }  // namespace
+
+Snapshotter::~Snapshotter() {
+  if (capture_) EndCapture();
+}
 
 Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
                                                     uint64_t log_first_index) {
@@ -49,14 +60,20 @@ void Snapshotter::RecordNewest(uint64_t index, const std::string& path) {
   last_file_bytes_ = size.ok() ? *size : 0;
 }
 
-Result<std::string> Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
-                                       const std::string& metadata, int64_t now_unix_ms) {
+snapshot::SnapshotMeta Snapshotter::Meta(uint64_t index, uint64_t term,
+                                         const std::string& metadata, int64_t now_unix_ms) {
   snapshot::SnapshotMeta meta;
   meta.metadata = metadata;
   meta.last_index = index;
   meta.last_term = term;
   meta.created_unix_ms = now_unix_ms;
-  auto writer = snapshot::SnapshotWriter::Create(env_, dir_, meta);
+  return meta;
+}
+
+Result<std::string> Snapshotter::Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                                       const std::string& metadata, int64_t now_unix_ms) {
+  auto writer =
+      snapshot::SnapshotWriter::Create(env_, dir_, Meta(index, term, metadata, now_unix_ms));
   if (!writer.ok()) return writer.status();
   TANDEM_RETURN_IF_ERROR(
       sm.WriteSnapshot([&](std::string_view entry) { return (*writer)->Add(entry); }));
@@ -78,9 +95,20 @@ Status Snapshotter::SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t
   return Status::Ok();
 }
 
-Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+Status Snapshotter::StartBackground(kv::StateMachine& sm, uint64_t index, uint64_t term,
                                     const std::string& metadata, int64_t now_unix_ms) {
   if (in_progress()) return Status::Busy("a background snapshot is running");
+  TANDEM_RETURN_IF_ERROR(method_ == SnapshotMethod::kFork
+                             ? StartFork(sm, index, term, metadata, now_unix_ms)
+                             : StartCapture(sm, index, term, metadata, now_unix_ms));
+  child_index_ = index;
+  child_term_ = term;
+  child_started_ms_ = now_unix_ms;
+  return Status::Ok();
+}
+
+Status Snapshotter::StartFork(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                              const std::string& metadata, int64_t now_unix_ms) {
   auto fork_start = std::chrono::steady_clock::now();
   pid_t pid = fork();
   if (pid < 0) return Status::FromErrno("fork for a background snapshot", errno);
@@ -100,12 +128,102 @@ Status Snapshotter::StartBackground(const kv::StateMachine& sm, uint64_t index, 
                          std::chrono::steady_clock::now() - fork_start)
                          .count();
   child_ = pid;
-  child_index_ = index;
-  child_term_ = term;
-  child_started_ms_ = now_unix_ms;
   spdlog::info("background snapshot at index {} started by pid {} (fork took {} ms)", index, pid,
                latest_fork_usec_ / 1000);
   return Status::Ok();
+}
+
+Status Snapshotter::StartCapture(kv::StateMachine& sm, uint64_t index, uint64_t term,
+                                 const std::string& metadata, int64_t now_unix_ms) {
+  uint64_t generation = ++capture_generation_;
+  auto writer = snapshot::AsyncSnapshotWriter::Start(
+      env_, dir_, Meta(index, term, metadata, now_unix_ms), /*keep=*/2,
+      [this, generation] { post_([this, generation] { CaptureStep(generation); }); });
+  if (!writer.ok()) return writer.status();
+  auto c = std::make_unique<Capture>();
+  c->generation = generation;
+  c->keyspace = &sm.keyspace();
+  c->writer = std::move(*writer);
+  auto begin = std::chrono::steady_clock::now();
+  Capture* raw = c.get();
+  c->keyspace->BeginCapture(
+      [raw](std::string_view key, const kv::Object& value, int64_t expire_at) {
+        if (!raw->error.ok()) return;
+        std::string& batch = raw->writer->batch();
+        size_t header = snapshot::StartFramedEntry(&batch);
+        kv::EncodeSnapshotEntry(key, value, expire_at, &batch);
+        raw->error = snapshot::EndFramedEntry(&batch, header);
+      });
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - begin)
+                  .count();
+  capture_ = std::move(c);
+  spdlog::info("background snapshot at index {} started in this process ({} keys captured in {} ms)",
+               index, sm.keyspace().size(), took / 1000);
+  PostCaptureStep();
+  return Status::Ok();
+}
+
+void Snapshotter::PostCaptureStep() {
+  post_([this, generation = capture_->generation] { CaptureStep(generation); });
+}
+
+void Snapshotter::CaptureStep(uint64_t generation) {
+  Capture* c = capture_.get();
+  if (c == nullptr || c->generation != generation || c->finishing) return;
+  // Failures and a cancelled capture end at the next Poll.
+  if (!c->error.ok() || c->keyspace->capture_cancelled() || c->writer->done()) return;
+  if (c->writer->Full()) return;  // its on_event posts the next step
+  bool more = true;
+  for (size_t keys = 0;
+       more && keys < kCaptureStepKeys && c->writer->batch().size() < kCaptureStepBytes;
+       keys += kCaptureKeysPerCall) {
+    more = c->keyspace->CaptureStep(kCaptureKeysPerCall);
+  }
+  if (!c->error.ok()) return;
+  if (!more) {
+    // Every captured key has been handed out: no command can add to the
+    // batch any more.
+    c->keyspace->EndCapture();
+    c->finishing = true;
+    c->writer->Finish();
+    return;
+  }
+  c->writer->Submit();
+  if (!c->writer->Full()) PostCaptureStep();
+}
+
+void Snapshotter::EndCapture() {
+  if (capture_->keyspace->capturing()) capture_->keyspace->EndCapture();
+  capture_.reset();  // an unfinished file is deleted
+}
+
+void Snapshotter::AbandonCapture(const char* why) {
+  if (!capture_) return;
+  spdlog::warn("background snapshot at index {} abandoned: {}", child_index_, why);
+  EndCapture();
+}
+
+std::optional<uint64_t> Snapshotter::PollCapture(int64_t now_unix_ms) {
+  Capture* c = capture_.get();
+  Status failure = c->error;
+  if (failure.ok() && c->keyspace->capture_cancelled()) {
+    failure = Status::Unavailable("the keyspace was emptied during the snapshot");
+  }
+  if (failure.ok() && !c->writer->done()) return std::nullopt;
+  Result<std::string> path = failure.ok() ? c->writer->result() : Result<std::string>(failure);
+  EndCapture();
+  last_ok_ = path.ok();
+  if (!path.ok()) {
+    spdlog::error("background snapshot at index {} failed: {}", child_index_,
+                  path.status().ToString());
+    return std::nullopt;
+  }
+  last_success_ms_ = child_started_ms_;
+  RecordNewest(child_index_, *path);
+  spdlog::info("background snapshot at index {} done in {} ms", child_index_,
+               now_unix_ms - child_started_ms_);
+  return child_index_;
 }
 
 std::optional<uint64_t> Snapshotter::OnChildExit(int status, int64_t now_unix_ms) {
@@ -124,6 +242,7 @@ std::optional<uint64_t> Snapshotter::OnChildExit(int status, int64_t now_unix_ms
 }
 
 std::optional<uint64_t> Snapshotter::Poll(int64_t now_unix_ms) {
+  if (capture_) return PollCapture(now_unix_ms);
   if (child_ <= 0) return std::nullopt;
   int status = 0;
   pid_t r = waitpid(child_, &status, WNOHANG);
@@ -137,6 +256,7 @@ std::optional<uint64_t> Snapshotter::Poll(int64_t now_unix_ms) {
 }
 
 void Snapshotter::WaitForChild(int64_t now_unix_ms) {
+  AbandonCapture("shutting down");
   if (child_ <= 0) return;
   int status = 0;
   if (waitpid(child_, &status, 0) == child_) OnChildExit(status, now_unix_ms);

@@ -1,17 +1,32 @@
 // Snapshotter: writes the state machine to snapshot files (SAVE in the
-// loop; BGSAVE and automatic snapshots in a fork()ed child, as Redis does,
-// so clients are never blocked) and loads the newest one at start-up.
-// Snapshots only ever hold committed state: the server calls these only
-// when everything applied is durable.
+// loop; BGSAVE and automatic snapshots in the background, so clients are
+// never blocked) and loads the newest one at start-up. Snapshots only ever
+// hold committed state: the server calls these only when everything
+// applied is durable.
+//
+// Two ways to write in the background (--snapshot-method,
+// docs/configuration.md):
+//  - kCapture (default): in this process, without fork(). The keyspace is
+//    captured (Keyspace::BeginCapture); the loop encodes the captured keys
+//    in small steps posted between its other work, and a key a command is
+//    about to change first; a thread checksums, writes and syncs
+//    (snapshot/async_snapshot_writer.h). No copy-on-write faults, no
+//    second copy of the pages that change.
+//  - kFork: a fork()ed child writes the parent's memory as it was, as
+//    Redis does.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "kv/state_machine.h"
+#include "server/config.h"
+#include "snapshot/async_snapshot_writer.h"
 #include "util/env.h"
 #include "util/status.h"
 
@@ -19,10 +34,16 @@ namespace tandem::server {
 
 class Snapshotter {
  public:
+  // Runs a function later on the loop thread; callable from any thread.
+  using Post = std::function<void(std::function<void()>)>;
+
   Snapshotter() = default;
-  void Init(std::string dir, Env* env) {
+  ~Snapshotter();
+  void Init(std::string dir, Env* env, SnapshotMethod method, Post post) {
     dir_ = std::move(dir);
     env_ = env;
+    method_ = method;
+    post_ = std::move(post);
   }
 
   // Loads the newest valid snapshot that reaches the log (whose first
@@ -38,17 +59,24 @@ class Snapshotter {
   // Writes a snapshot of `sm` at `index` synchronously.
   Status SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t term,
                  const std::string& metadata, int64_t now_unix_ms);
-  // Forks a child that writes a snapshot of `sm` at `index`. Busy when one
-  // is already running.
-  Status StartBackground(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+  // Starts writing a snapshot of `sm` at `index` in the background (see
+  // the file comment). Busy when one is already running.
+  Status StartBackground(kv::StateMachine& sm, uint64_t index, uint64_t term,
                          const std::string& metadata, int64_t now_unix_ms);
-  // Reaps a finished child without blocking. Returns the index of a
-  // snapshot that just completed successfully.
+  // Without blocking: reaps a finished child, or ends a finished (or
+  // failed) capture. Returns the index of a snapshot that just completed
+  // successfully.
   std::optional<uint64_t> Poll(int64_t now_unix_ms);
-  // Waits for a running child (shutdown).
+  // Shutdown: waits for a running child; abandons a capture (its .tmp is
+  // deleted; the log still holds everything it would have covered).
   void WaitForChild(int64_t now_unix_ms);
+  // Abandons a capture in progress (the keyspace is about to be replaced).
+  // A child is left to finish: it writes committed state from its own copy.
+  void AbandonCapture(const char* why);
 
-  bool in_progress() const { return child_ > 0; }
+  bool in_progress() const { return child_ > 0 || capture_ != nullptr; }
+  // Whether a child process shares this process's pages (copy-on-write).
+  bool child_running() const { return child_ > 0; }
   int64_t last_success_unix_ms() const { return last_success_ms_; }
   bool last_status_ok() const { return last_ok_; }
   uint64_t last_index() const { return last_index_; }
@@ -59,6 +87,8 @@ class Snapshotter {
   const std::string& dir() const { return dir_; }
 
  private:
+  static snapshot::SnapshotMeta Meta(uint64_t index, uint64_t term, const std::string& metadata,
+                                     int64_t now_unix_ms);
   // Returns the path of the finished file.
   Result<std::string> Write(const kv::StateMachine& sm, uint64_t index, uint64_t term,
                             const std::string& metadata, int64_t now_unix_ms);
@@ -66,9 +96,34 @@ class Snapshotter {
   void RecordNewest(uint64_t index, const std::string& path);
   std::optional<uint64_t> OnChildExit(int status, int64_t now_unix_ms);
 
+  Status StartFork(const kv::StateMachine& sm, uint64_t index, uint64_t term,
+                   const std::string& metadata, int64_t now_unix_ms);
+  Status StartCapture(kv::StateMachine& sm, uint64_t index, uint64_t term,
+                      const std::string& metadata, int64_t now_unix_ms);
+  // One step of the capture `generation`: encodes about a batch of keys
+  // and posts the next step unless the writer's queue is full (its
+  // on_event posts it then).
+  void CaptureStep(uint64_t generation);
+  void PostCaptureStep();
+  std::optional<uint64_t> PollCapture(int64_t now_unix_ms);
+  void EndCapture();
+
+  struct Capture {
+    uint64_t generation = 0;
+    kv::Keyspace* keyspace = nullptr;
+    std::unique_ptr<snapshot::AsyncSnapshotWriter> writer;
+    Status error;            // an entry that could not be framed
+    bool finishing = false;  // every key handed to the writer
+  };
+
   std::string dir_;
   Env* env_ = nullptr;
+  SnapshotMethod method_ = SnapshotMethod::kCapture;
+  Post post_;
+  std::unique_ptr<Capture> capture_;
+  uint64_t capture_generation_ = 0;
   pid_t child_ = -1;
+  // The background snapshot in progress (child or capture).
   uint64_t child_index_ = 0;
   uint64_t child_term_ = 0;
   int64_t child_started_ms_ = 0;

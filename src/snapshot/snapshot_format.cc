@@ -62,6 +62,41 @@ void AppendSnapshotEntry(std::string_view entry, std::string* dst) {
   dst->append(entry);
 }
 
+size_t StartFramedEntry(std::string* dst) {
+  size_t offset = dst->size();
+  dst->append(kEntryHeaderSize, '\0');
+  return offset;
+}
+
+Status EndFramedEntry(std::string* dst, size_t header_offset) {
+  size_t len = dst->size() - header_offset - kEntryHeaderSize;
+  if (len > kMaxEntrySize) {
+    dst->resize(header_offset);
+    return Status::InvalidArgument("snapshot entry too large");
+  }
+  EncodeFixed32(dst->data() + header_offset, static_cast<uint32_t>(len));
+  return Status::Ok();
+}
+
+Status ChecksumFramedEntries(std::string* entries, uint64_t* count) {
+  *count = 0;
+  size_t pos = 0;
+  while (pos < entries->size()) {
+    if (entries->size() - pos < kEntryHeaderSize) {
+      return Status::Corruption("framed snapshot entries: truncated header");
+    }
+    uint32_t len = DecodeFixed32(entries->data() + pos);
+    if (entries->size() - pos - kEntryHeaderSize < len) {
+      return Status::Corruption("framed snapshot entries: length past the end");
+    }
+    std::string_view entry(entries->data() + pos + kEntryHeaderSize, len);
+    EncodeFixed32(entries->data() + pos + 4, SnapshotEntryChecksum(entry));
+    pos += kEntryHeaderSize + len;
+    ++*count;
+  }
+  return Status::Ok();
+}
+
 std::string SnapshotFileName(uint64_t last_index, uint64_t last_term) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "snapshot-%020llu-%020llu.snap",

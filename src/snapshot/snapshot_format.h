@@ -47,6 +47,19 @@ Status DecodeSnapshotHeader(std::string_view data, SnapshotMeta* meta, size_t* h
 void AppendSnapshotEntry(std::string_view entry, std::string* dst);
 uint32_t SnapshotEntryChecksum(std::string_view entry);
 
+// The same entries framed in place, in two steps on two threads (fork-free
+// snapshots encode on the event loop and checksum on the writer thread):
+// StartFramedEntry appends a blank header and returns its offset; the
+// caller appends the entry bytes; EndFramedEntry writes the length
+// (InvalidArgument, and the partial entry removed, above kMaxEntrySize).
+// Later ChecksumFramedEntries fills in the checksum of every entry of a
+// buffer of such entries and returns how many it holds (Corruption when the
+// lengths do not walk the buffer exactly). The result is the bytes
+// AppendSnapshotEntry would have produced.
+size_t StartFramedEntry(std::string* dst);
+Status EndFramedEntry(std::string* dst, size_t header_offset);
+Status ChecksumFramedEntries(std::string* entries, uint64_t* count);
+
 // "snapshot-<index 20 digits>-<term 20 digits>.snap"
 std::string SnapshotFileName(uint64_t last_index, uint64_t last_term);
 bool ParseSnapshotFileName(std::string_view name, uint64_t* last_index, uint64_t* last_term);

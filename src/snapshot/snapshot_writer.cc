@@ -43,10 +43,15 @@ std::string SnapshotWriter::TmpPath() const {
 
 Status SnapshotWriter::FlushBuffer() {
   if (buf_.empty()) return Status::Ok();
-  checksum_.Update(buf_);
-  TANDEM_RETURN_IF_ERROR(file_->Append(buf_));
-  unsynced_bytes_ += buf_.size();
+  TANDEM_RETURN_IF_ERROR(WriteOut(buf_));
   buf_.clear();
+  return Status::Ok();
+}
+
+Status SnapshotWriter::WriteOut(std::string_view bytes) {
+  checksum_.Update(bytes);
+  TANDEM_RETURN_IF_ERROR(file_->Append(bytes));
+  unsynced_bytes_ += bytes.size();
   if (unsynced_bytes_ >= kSyncEveryBytes) {
     TANDEM_RETURN_IF_ERROR(file_->DataSync());
     unsynced_bytes_ = 0;
@@ -59,6 +64,14 @@ Status SnapshotWriter::Add(std::string_view entry) {
   AppendSnapshotEntry(entry, &buf_);
   ++entries_;
   if (buf_.size() >= kFlushBytes) return FlushBuffer();
+  return Status::Ok();
+}
+
+Status SnapshotWriter::AddFramed(std::string_view entries, uint64_t count) {
+  TANDEM_RETURN_IF_ERROR(FlushBuffer());
+  if (entries.empty()) return Status::Ok();
+  TANDEM_RETURN_IF_ERROR(WriteOut(entries));
+  entries_ += count;
   return Status::Ok();
 }
 

@@ -30,6 +30,9 @@ class SnapshotWriter {
   // Adds one opaque entry (<= kMaxEntrySize bytes). Buffered; writes in
   // large chunks. An error leaves the writer unusable (call nothing else).
   Status Add(std::string_view entry);
+  // Adds `count` entries already framed (snapshot_format.h: the bytes
+  // AppendSnapshotEntry produces), written without another copy.
+  Status AddFramed(std::string_view entries, uint64_t count);
 
   // Completes the file and installs it (see the file comment), then deletes
   // all but the newest `keep` snapshots (keep >= 1). Returns the final path.
@@ -45,6 +48,8 @@ class SnapshotWriter {
         final_name_(std::move(final_name)),
         file_(std::move(file)) {}
   Status FlushBuffer();
+  // Checksums and appends bytes, syncing every kSyncEveryBytes.
+  Status WriteOut(std::string_view bytes);
   std::string TmpPath() const;
 
   Env* env_;

@@ -1,0 +1,216 @@
+// Keyspace::BeginCapture / CaptureStep / EndCapture: every key present at
+// BeginCapture reaches the sink exactly once, with its value and expiry of
+// that moment, whatever commands do to the keyspace meanwhile.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kv/keyspace.h"
+#include "kv/snapshot_entry.h"
+
+namespace tandem::kv {
+namespace {
+
+std::string Key(int i) { return "key:" + std::to_string(i); }
+
+// Key -> its snapshot entry (value and expiry in one canonical encoding).
+using Image = std::map<std::string, std::string>;
+
+std::string Entry(std::string_view key, const Object& value, int64_t expire_at) {
+  std::string out;
+  EncodeSnapshotEntry(key, value, expire_at, &out);
+  return out;
+}
+
+Image ImageOf(const Keyspace& ks) {
+  Image image;
+  ks.ForEach([&](std::string_view key, const Object& value, int64_t expire_at) {
+    image[std::string(key)] = Entry(key, value, expire_at);
+  });
+  return image;
+}
+
+// Starts a capture whose sink fills *out and counts repeats in *repeats.
+void BeginCaptureInto(Keyspace& ks, Image* out, int* repeats) {
+  ks.BeginCapture([out, repeats](std::string_view key, const Object& value, int64_t expire_at) {
+    bool inserted = out->emplace(std::string(key), Entry(key, value, expire_at)).second;
+    if (!inserted) ++*repeats;
+  });
+}
+
+void Fill(Keyspace& ks, int keys, std::mt19937_64& rng) {
+  for (int i = 0; i < keys; ++i) {
+    if (i % 5 == 0) {
+      Object h = Object::NewHash();
+      h.hash().Set("f", std::to_string(i));
+      h.hash().Set("g", "x");
+      ks.Set(Key(i), std::move(h));
+    } else {
+      ks.Set(Key(i), Object::String("v" + std::to_string(i)));
+    }
+    if (rng() % 3 == 0) ks.SetExpire(Key(i), 1000000 + static_cast<int64_t>(i));
+  }
+}
+
+// One random change, through every kind of call that can change a key or
+// hand out a mutable pointer to it.
+void RandomChange(Keyspace& ks, std::mt19937_64& rng, int key_range) {
+  std::string k = Key(static_cast<int>(rng() % key_range));
+  switch (rng() % 9) {
+    case 0:
+      ks.Set(k, Object::String("new" + std::to_string(rng() % 100)), rng() % 2 == 0);
+      break;
+    case 1:
+      ks.Erase(k);
+      break;
+    case 2: {  // RENAME
+      int64_t at;
+      auto v = ks.Extract(k, &at);
+      if (v) {
+        std::string to = Key(static_cast<int>(rng() % key_range));
+        ks.Set(to, std::move(*v));
+        if (at != kNoExpire) ks.SetExpire(to, at);
+      }
+      break;
+    }
+    case 3:
+      ks.SetExpire(k, 2000000 + static_cast<int64_t>(rng() % 1000));
+      break;
+    case 4:
+      ks.Persist(k);
+      break;
+    case 5:
+      if (Object* o = ks.Find(k)) {
+        if (o->is_string()) {
+          o->str().append("+");
+        } else {
+          o->hash().Set("f", "changed");
+        }
+      }
+      break;
+    case 6: {
+      int64_t at;
+      if (Object* o = ks.Access(k, &at, 1000); o != nullptr && o->is_string()) {
+        o->str() += "!";
+      }
+      break;
+    }
+    case 7:
+      ks.RehashStep(64);
+      break;
+    default:
+      ks.Set(k, Object::NewHash());
+      ks.Find(k)->hash().Set("h", "1");
+      break;
+  }
+}
+
+TEST(KeyspaceCaptureTest, EveryKeyOnceWithItsStateAtTheStart) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 rng(seed);
+    Keyspace ks;
+    Fill(ks, 3000, rng);
+    Image expected = ImageOf(ks);
+    Image captured;
+    int repeats = 0;
+    BeginCaptureInto(ks, &captured, &repeats);
+    ASSERT_TRUE(ks.capturing());
+    bool more = true;
+    while (more) {
+      for (int i = 0; i < 40; ++i) RandomChange(ks, rng, 4500);  // new keys too
+      more = ks.CaptureStep(16);
+    }
+    ks.EndCapture();
+    EXPECT_FALSE(ks.capturing());
+    EXPECT_EQ(repeats, 0) << "seed " << seed;
+    EXPECT_EQ(captured, expected) << "seed " << seed;
+  }
+}
+
+TEST(KeyspaceCaptureTest, TheNextCaptureSeesEveryKeyAgainAfterOneEndedEarly) {
+  std::mt19937_64 rng(7);
+  Keyspace ks;
+  Fill(ks, 2000, rng);
+  Image first;
+  int repeats = 0;
+  BeginCaptureInto(ks, &first, &repeats);
+  ks.CaptureStep(500);
+  for (int i = 0; i < 300; ++i) RandomChange(ks, rng, 2500);
+  ks.EndCapture();  // abandoned part-way
+  EXPECT_LT(first.size(), 2000u);
+
+  Image expected = ImageOf(ks);
+  Image second;
+  BeginCaptureInto(ks, &second, &repeats);
+  while (ks.CaptureStep(100)) {
+  }
+  ks.EndCapture();
+  EXPECT_EQ(repeats, 0);
+  EXPECT_EQ(second, expected);
+}
+
+TEST(KeyspaceCaptureTest, KeysCreatedDuringACaptureAreNotInIt) {
+  Keyspace ks;
+  ks.Set("old", Object::String("1"));
+  Image captured;
+  int repeats = 0;
+  BeginCaptureInto(ks, &captured, &repeats);
+  ks.Set("new", Object::String("2"));
+  ks.Find("new")->str() = "3";
+  ks.Erase("new");
+  ks.Set("new", Object::String("4"));
+  while (ks.CaptureStep(1)) {
+  }
+  ks.EndCapture();
+  EXPECT_EQ(captured, (Image{{"old", Entry("old", Object::String("1"), kNoExpire)}}));
+  EXPECT_EQ(ks.Find("new")->str(), "4");
+}
+
+TEST(KeyspaceCaptureTest, ADeletedKeyIsHandedOutBeforeItGoes) {
+  Keyspace ks;
+  ks.Set("a", Object::String("1"));
+  ks.SetExpire("a", 5000);
+  Image captured;
+  int repeats = 0;
+  BeginCaptureInto(ks, &captured, &repeats);
+  EXPECT_TRUE(ks.Erase("a"));
+  // Handed out at once, with the expiry it had.
+  EXPECT_EQ(captured, (Image{{"a", Entry("a", Object::String("1"), 5000)}}));
+  EXPECT_FALSE(ks.CaptureStep(10));
+  ks.EndCapture();
+  EXPECT_EQ(repeats, 0);
+}
+
+TEST(KeyspaceCaptureTest, ClearCancelsTheCapture) {
+  std::mt19937_64 rng(3);
+  Keyspace ks;
+  Fill(ks, 1000, rng);
+  Image captured;
+  int repeats = 0;
+  BeginCaptureInto(ks, &captured, &repeats);
+  ks.CaptureStep(100);
+  ks.Erase(Key(999));
+  ks.Clear();
+  EXPECT_TRUE(ks.capturing());
+  EXPECT_TRUE(ks.capture_cancelled());
+  size_t before = captured.size();
+  ks.Set("after", Object::String("x"));
+  EXPECT_FALSE(ks.CaptureStep(1000));
+  EXPECT_EQ(captured.size(), before);
+  ks.EndCapture();
+  EXPECT_FALSE(ks.capture_cancelled());
+  // The keyspace works as before, and the next capture is complete.
+  Image again;
+  BeginCaptureInto(ks, &again, &repeats);
+  while (ks.CaptureStep(10)) {
+  }
+  ks.EndCapture();
+  EXPECT_EQ(again, ImageOf(ks));
+  EXPECT_EQ(repeats, 0);
+}
+
+}  // namespace
+}  // namespace tandem::kv

@@ -1,0 +1,113 @@
+#include "snapshot/async_snapshot_writer.h"
+
+namespace tandem::snapshot {
+
+Result<std::unique_ptr<AsyncSnapshotWriter>> AsyncSnapshotWriter::Start(
+    Env* env, const std::string& dir, const SnapshotMeta& meta, size_t keep,
+    std::function<void()> on_event) {
+  auto writer = SnapshotWriter::Create(env, dir, meta);
+  if (!writer.ok()) return writer.status();
+  std::unique_ptr<AsyncSnapshotWriter> w(
+      new AsyncSnapshotWriter(std::move(*writer), keep, std::move(on_event)));
+  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  return w;
+}
+
+AsyncSnapshotWriter::AsyncSnapshotWriter(std::unique_ptr<SnapshotWriter> writer, size_t keep,
+                                         std::function<void()> on_event)
+    : writer_(std::move(writer)), keep_(keep), on_event_(std::move(on_event)) {}
+
+AsyncSnapshotWriter::~AsyncSnapshotWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    abandon_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AsyncSnapshotWriter::Submit() {
+  if (batch_.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_bytes_ += batch_.size();
+    queue_.push_back(std::move(batch_));
+  }
+  batch_ = std::string();
+  cv_.notify_all();
+}
+
+bool AsyncSnapshotWriter::Full() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (queued_bytes_ < kQueueLimitBytes || done_) return false;
+  producer_waits_ = true;
+  return true;
+}
+
+void AsyncSnapshotWriter::Finish() {
+  Submit();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    finish_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool AsyncSnapshotWriter::done() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return done_;
+}
+
+Result<std::string> AsyncSnapshotWriter::result() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!done_) return Status::Busy("the snapshot is still being written");
+  if (!error_.ok()) return error_;
+  return path_;
+}
+
+void AsyncSnapshotWriter::Run() {
+  Status st;
+  for (;;) {
+    std::string batch;
+    bool wake_producer = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return abandon_ || finish_ || !queue_.empty(); });
+      if (abandon_) return;  // the writer's destructor deletes the .tmp
+      if (queue_.empty()) break;  // finish_ and everything written
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= batch.size();
+      if (producer_waits_ && queued_bytes_ <= kQueueLimitBytes / 2) {
+        producer_waits_ = false;
+        wake_producer = true;
+      }
+    }
+    if (wake_producer) on_event_();
+    uint64_t count = 0;
+    st = ChecksumFramedEntries(&batch, &count);
+    if (st.ok()) st = writer_->AddFramed(batch, count);
+    if (!st.ok()) break;
+  }
+  std::string path;
+  if (st.ok()) {
+    auto finished = writer_->Finish(keep_);
+    if (finished.ok()) {
+      path = std::move(*finished);
+    } else {
+      st = finished.status();
+    }
+  }
+  writer_.reset();  // an unfinished .tmp is deleted here, off the loop
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    error_ = st;
+    path_ = std::move(path);
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
+  on_event_();
+}
+
+}  // namespace tandem::snapshot

@@ -1,0 +1,83 @@
+// AsyncSnapshotWriter: a SnapshotWriter on its own thread, fed batches of
+// framed entries (snapshot_format.h, StartFramedEntry) by the event loop.
+// The loop encodes; the thread checksums, writes and syncs, so a snapshot
+// taken in-process (server/snapshotter.h, "capture") costs the loop the
+// encoding only.
+//
+// Threading: every method is for the one producer thread (the loop), except
+// that `on_event` runs on the writer thread. Memory: at most about
+// kQueueLimitBytes queued (Full() tells the producer to stop) plus the
+// batch being built.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "snapshot/snapshot_format.h"
+#include "snapshot/snapshot_writer.h"
+#include "util/env.h"
+#include "util/result.h"
+
+namespace tandem::snapshot {
+
+class AsyncSnapshotWriter {
+ public:
+  static constexpr size_t kQueueLimitBytes = 32u << 20;
+
+  // Creates the file as SnapshotWriter::Create does (on the caller's
+  // thread, so errors come back at once) and starts the thread. on_event
+  // runs on the writer thread when a queue that was Full() has drained to
+  // half, and once when the thread is done(); it must only hand work to
+  // the producer (e.g. post to its event loop).
+  static Result<std::unique_ptr<AsyncSnapshotWriter>> Start(Env* env, const std::string& dir,
+                                                            const SnapshotMeta& meta, size_t keep,
+                                                            std::function<void()> on_event);
+  // Abandons an unfinished file (the .tmp is deleted) and joins the thread.
+  ~AsyncSnapshotWriter();
+  AsyncSnapshotWriter(const AsyncSnapshotWriter&) = delete;
+  AsyncSnapshotWriter& operator=(const AsyncSnapshotWriter&) = delete;
+
+  // The batch being built: append framed entries.
+  std::string& batch() { return batch_; }
+  // Queues batch() (when not empty) for the thread and starts a new one.
+  void Submit();
+  // Whether the queue is at its limit: produce no more until on_event.
+  bool Full();
+  // Submits batch(), then the thread completes and installs the file
+  // (SnapshotWriter::Finish). Nothing may be added afterwards.
+  void Finish();
+  // The thread has stopped: the file is installed, or writing failed.
+  bool done();
+  // After done(): the installed file's path, or the first error.
+  Result<std::string> result();
+
+ private:
+  AsyncSnapshotWriter(std::unique_ptr<SnapshotWriter> writer, size_t keep,
+                      std::function<void()> on_event);
+  void Run();
+
+  std::unique_ptr<SnapshotWriter> writer_;  // used by the thread only
+  const size_t keep_;
+  const std::function<void()> on_event_;
+  std::string batch_;  // the producer's
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool producer_waits_ = false;  // Full() returned true; on_event when half drained
+  bool finish_ = false;          // Finish() was called
+  bool abandon_ = false;         // the destructor runs
+  bool done_ = false;
+  Status error_;
+  std::string path_;
+  std::thread thread_;
+};
+
+}  // namespace tandem::snapshot
