@@ -16,12 +16,13 @@ namespace tandem::server {
 namespace {
 // The snapshot child's nice value (the parent keeps its own).
 constexpr int kChildNice = 10;
-// A capture step ends after this many encoded bytes or keys (about 0.1-1
-// ms of the loop), whichever comes first; keys are taken this many at a
-// time.
+// A capture step ends after this many encoded bytes, keys or microseconds
+// of the loop, whichever comes first (the clock is read every
+// kCaptureKeysPerCall keys).
 constexpr size_t kCaptureStepBytes = 1 << 20;
 constexpr size_t kCaptureStepKeys = 8192;
-constexpr size_t kCaptureKeysPerCall = 64;
+constexpr int64_t kCaptureStepMicros = 300;
+constexpr size_t kCaptureKeysPerCall = 32;
 }  // namespace
 
 Snapshotter::~Snapshotter() {
@@ -175,8 +176,10 @@ void Snapshotter::CaptureStep(uint64_t generation) {
   if (!c->error.ok() || c->keyspace->capture_cancelled() || c->writer->done()) return;
   if (c->writer->Full()) return;  // its on_event posts the next step
   bool more = true;
+  auto start = std::chrono::steady_clock::now();
   for (size_t keys = 0;
-       more && keys < kCaptureStepKeys && c->writer->batch().size() < kCaptureStepBytes;
+       more && keys < kCaptureStepKeys && c->writer->batch().size() < kCaptureStepBytes &&
+       std::chrono::steady_clock::now() - start < std::chrono::microseconds(kCaptureStepMicros);
        keys += kCaptureKeysPerCall) {
     more = c->keyspace->CaptureStep(kCaptureKeysPerCall);
   }

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "snapshot/snapshot_format.h"
 #include "snapshot/snapshot_writer.h"
@@ -70,6 +71,8 @@ class AsyncSnapshotWriter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;
+  static constexpr size_t kSpareBatches = 2;
+  std::vector<std::string> spare_;  // written batches, emptied, for reuse
   size_t queued_bytes_ = 0;
   bool producer_waits_ = false;  // Full() returned true; on_event when half drained
   bool finish_ = false;          // Finish() was called
