@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -469,6 +470,8 @@ size_t Keyspace::MemoryUsage() const {
 }
 
 void Keyspace::BeginCapture(CaptureSink sink) {
+  assert(!capturing() && "one capture at a time");
+  if (capturing()) EndCapture();  // keeps the parity invariant if asserts are off
   auto c = std::make_unique<Impl::Capture>();
   c->sink = std::move(sink);
   c->nodes.reserve(impl_->table.size());

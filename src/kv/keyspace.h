@@ -125,13 +125,14 @@ class Keyspace {
   // out a mutable pointer to it (Find, Access, Set, Erase, Extract,
   // SetExpire, Persist), just before it does. Keys created after
   // BeginCapture never reach the sink. The sink must not use the keyspace.
-  // Nodes unlinked during a capture are freed by EndCapture.
+  // Nodes unlinked during a capture keep their memory (not their value's)
+  // until EndCapture or Clear frees them.
   using CaptureSink =
       std::function<void(std::string_view key, const Object& value, int64_t expire_at)>;
   // Precondition: !capturing().
   void BeginCapture(CaptureSink sink);
-  // Hands about `max_keys` captured keys not yet handed out to the sink;
-  // returns whether any remain. Clear() during a capture cancels it (the
+  // Visits the next `max_keys` captured keys and hands those not handed out
+  // yet to the sink; returns whether any remain to visit. Clear() during a capture cancels it (the
   // keys are gone; capture_cancelled() then says so and nothing remains).
   bool CaptureStep(size_t max_keys);
   // Ends the capture, complete or not (keys not handed out never will be).

@@ -120,6 +120,9 @@ class Journal {
   // (group commits: one write and, under `always`, one fsync each).
   uint64_t flushes() const { return flushes_; }
   void ResetBytesSinceSnapshot() { bytes_since_snapshot_ = 0; }
+  // Counts `bytes` again: the log of a background snapshot that failed or
+  // was abandoned is still not covered by one.
+  void AddBytesSinceSnapshot(uint64_t bytes) { bytes_since_snapshot_ += bytes; }
   FsyncPolicy fsync_policy() const { return options_.fsync; }
   void set_fsync_policy(FsyncPolicy p);
 

@@ -678,7 +678,12 @@ void Server::OnCronTick() {
                     "down, so --durability all was not reached\r\n");
   }
   log_growth_.Observe(journal_.last_index(), now_mono);
-  if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) pending_compaction_ = *done;
+  bool snapshot_running = snapshotter_.in_progress();
+  if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) {
+    pending_compaction_ = *done;
+  } else if (snapshot_running && !snapshotter_.in_progress()) {
+    journal_.AddBytesSinceSnapshot(log_bytes_at_snapshot_start_);  // it failed
+  }
   // Reads stamp access times again once no snapshot child shares the pages.
   state_machine_.keyspace().set_access_tracking(!snapshotter_.child_running());
   // A leader keeps the log a follower is catching up from until it is
@@ -845,6 +850,7 @@ Status Server::StartBackgroundSnapshot() {
                                                       point->metadata, clock_->NowUnixMs()));
   // See Keyspace::set_access_tracking.
   state_machine_.keyspace().set_access_tracking(!snapshotter_.child_running());
+  log_bytes_at_snapshot_start_ = journal_.bytes_since_snapshot();
   journal_.ResetBytesSinceSnapshot();
   return Status::Ok();
 }

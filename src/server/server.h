@@ -184,6 +184,9 @@ class Server {
   // A background snapshot's index whose log compaction waits (a follower
   // is catching up from that log; see OnCronTick).
   std::optional<uint64_t> pending_compaction_;
+  // The log a running background snapshot will cover, counted again if it
+  // fails (Journal::AddBytesSinceSnapshot).
+  uint64_t log_bytes_at_snapshot_start_ = 0;
   void FinishPendingCompaction();  // compacts now (no-op when none pends)
   // A counter the cron tick samples, and when it last changed.
   struct LastChange {

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "kv/snapshot_entry.h"
+#include "util/allocator.h"
 #include "snapshot/snapshot_store.h"
 #include "snapshot/snapshot_writer.h"
 
@@ -27,6 +28,7 @@ constexpr size_t kCaptureKeysPerCall = 32;
 
 Snapshotter::~Snapshotter() {
   if (capture_) EndCapture();
+  retiring_.reset();  // joins its thread
 }
 
 Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
@@ -198,7 +200,24 @@ void Snapshotter::CaptureStep(uint64_t generation) {
 
 void Snapshotter::EndCapture() {
   if (capture_->keyspace->capturing()) capture_->keyspace->EndCapture();
-  capture_.reset();  // an unfinished file is deleted
+  std::unique_ptr<snapshot::AsyncSnapshotWriter> writer = std::move(capture_->writer);
+  capture_.reset();
+  if (!writer->done()) {
+    // Its thread may be in a write or sync: it stops (deleting the .tmp)
+    // off the loop, and Poll reaps it.
+    writer->Abandon();
+    retiring_ = std::move(writer);
+  }
+}
+
+void Snapshotter::ReapRetiring() {
+  auto path = retiring_->result();
+  if (path.ok()) {
+    // Abandoned while already installing: a complete snapshot of
+    // committed state, kept (and found by the next start-up).
+    spdlog::info("abandoned background snapshot was installed anyway: {}", *path);
+  }
+  retiring_.reset();
 }
 
 void Snapshotter::AbandonCapture(const char* why) {
@@ -224,8 +243,13 @@ std::optional<uint64_t> Snapshotter::PollCapture(int64_t now_unix_ms) {
   }
   last_success_ms_ = child_started_ms_;
   RecordNewest(child_index_, *path);
-  spdlog::info("background snapshot at index {} done in {} ms", child_index_,
-               now_unix_ms - child_started_ms_);
+  // The capture's pointer vector and batches are free now; the batches
+  // were freed by the writer thread, into its own arena. Unreturned, they
+  // stayed in RSS (a follower at 1M keys: 113 MiB against 95).
+  FreeMemoryReport freed = ReleaseFreeHeapMemory();
+  spdlog::info("background snapshot at index {} done in {} ms (returned {} MiB of freed memory)",
+               child_index_, now_unix_ms - child_started_ms_,
+               (freed.rss_before - freed.rss_after) >> 20);
   return child_index_;
 }
 
@@ -245,6 +269,7 @@ std::optional<uint64_t> Snapshotter::OnChildExit(int status, int64_t now_unix_ms
 }
 
 std::optional<uint64_t> Snapshotter::Poll(int64_t now_unix_ms) {
+  if (retiring_ && retiring_->done()) ReapRetiring();
   if (capture_) return PollCapture(now_unix_ms);
   if (child_ <= 0) return std::nullopt;
   int status = 0;
@@ -260,6 +285,7 @@ std::optional<uint64_t> Snapshotter::Poll(int64_t now_unix_ms) {
 
 void Snapshotter::WaitForChild(int64_t now_unix_ms) {
   AbandonCapture("shutting down");
+  retiring_.reset();  // waits for a write in progress
   if (child_ <= 0) return;
   int status = 0;
   if (waitpid(child_, &status, 0) == child_) OnChildExit(status, now_unix_ms);

@@ -74,7 +74,9 @@ class Snapshotter {
   // A child is left to finish: it writes committed state from its own copy.
   void AbandonCapture(const char* why);
 
-  bool in_progress() const { return child_ > 0 || capture_ != nullptr; }
+  // A snapshot is being written, or an abandoned one's thread is still
+  // stopping (a new one would reuse its file name).
+  bool in_progress() const { return child_ > 0 || capture_ != nullptr || retiring_ != nullptr; }
   // Whether a child process shares this process's pages (copy-on-write).
   bool child_running() const { return child_ > 0; }
   int64_t last_success_unix_ms() const { return last_success_ms_; }
@@ -85,6 +87,7 @@ class Snapshotter {
   // How long the last fork() blocked the server (Redis's latest_fork_usec).
   int64_t latest_fork_usec() const { return latest_fork_usec_; }
   const std::string& dir() const { return dir_; }
+  SnapshotMethod method() const { return method_; }
 
  private:
   static snapshot::SnapshotMeta Meta(uint64_t index, uint64_t term, const std::string& metadata,
@@ -106,7 +109,9 @@ class Snapshotter {
   void CaptureStep(uint64_t generation);
   void PostCaptureStep();
   std::optional<uint64_t> PollCapture(int64_t now_unix_ms);
+  // Ends the capture; a writer still running moves to retiring_.
   void EndCapture();
+  void ReapRetiring();
 
   struct Capture {
     uint64_t generation = 0;
@@ -121,6 +126,8 @@ class Snapshotter {
   SnapshotMethod method_ = SnapshotMethod::kCapture;
   Post post_;
   std::unique_ptr<Capture> capture_;
+  // The writer of an abandoned capture, until its thread has stopped.
+  std::unique_ptr<snapshot::AsyncSnapshotWriter> retiring_;
   uint64_t capture_generation_ = 0;
   pid_t child_ = -1;
   // The background snapshot in progress (child or capture).

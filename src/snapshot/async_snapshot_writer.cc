@@ -10,26 +10,34 @@ constexpr int kThreadNice = 10;
 
 Result<std::unique_ptr<AsyncSnapshotWriter>> AsyncSnapshotWriter::Start(
     Env* env, const std::string& dir, const SnapshotMeta& meta, size_t keep,
-    std::function<void()> on_event) {
+    std::function<void()> on_event, size_t queue_limit_bytes) {
   auto writer = SnapshotWriter::Create(env, dir, meta);
   if (!writer.ok()) return writer.status();
-  std::unique_ptr<AsyncSnapshotWriter> w(
-      new AsyncSnapshotWriter(std::move(*writer), keep, std::move(on_event)));
+  std::unique_ptr<AsyncSnapshotWriter> w(new AsyncSnapshotWriter(
+      std::move(*writer), keep, std::move(on_event), queue_limit_bytes));
   w->thread_ = std::thread([p = w.get()] { p->Run(); });
   return w;
 }
 
 AsyncSnapshotWriter::AsyncSnapshotWriter(std::unique_ptr<SnapshotWriter> writer, size_t keep,
-                                         std::function<void()> on_event)
-    : writer_(std::move(writer)), keep_(keep), on_event_(std::move(on_event)) {}
+                                         std::function<void()> on_event,
+                                         size_t queue_limit_bytes)
+    : writer_(std::move(writer)),
+      keep_(keep),
+      queue_limit_bytes_(queue_limit_bytes),
+      on_event_(std::move(on_event)) {}
 
 AsyncSnapshotWriter::~AsyncSnapshotWriter() {
+  Abandon();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AsyncSnapshotWriter::Abandon() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     abandon_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 void AsyncSnapshotWriter::Submit() {
@@ -51,7 +59,7 @@ void AsyncSnapshotWriter::Submit() {
 
 bool AsyncSnapshotWriter::Full() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (queued_bytes_ < kQueueLimitBytes || done_) return false;
+  if (queued_bytes_ < queue_limit_bytes_ || done_) return false;
   producer_waits_ = true;
   return true;
 }
@@ -88,12 +96,15 @@ void AsyncSnapshotWriter::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return abandon_ || finish_ || !queue_.empty(); });
-      if (abandon_) return;  // the writer's destructor deletes the .tmp
+      if (abandon_) {
+        st = Status::Unavailable("the snapshot was abandoned");
+        break;
+      }
       if (queue_.empty()) break;  // finish_ and everything written
       batch = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= batch.size();
-      if (producer_waits_ && queued_bytes_ <= kQueueLimitBytes / 2) {
+      if (producer_waits_ && queued_bytes_ <= queue_limit_bytes_ / 2) {
         producer_waits_ = false;
         wake_producer = true;
       }
@@ -105,7 +116,9 @@ void AsyncSnapshotWriter::Run() {
     if (!st.ok()) break;
     batch.clear();
     std::lock_guard<std::mutex> lock(mu_);
-    if (spare_.size() < kSpareBatches) spare_.push_back(std::move(batch));
+    if (spare_.size() < kSpareBatches && batch.capacity() <= kMaxSpareBytes) {
+      spare_.push_back(std::move(batch));
+    }
   }
   std::string path;
   if (st.ok()) {
@@ -117,6 +130,7 @@ void AsyncSnapshotWriter::Run() {
     }
   }
   writer_.reset();  // an unfinished .tmp is deleted here, off the loop
+  if (!st.ok()) path.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
     done_ = true;

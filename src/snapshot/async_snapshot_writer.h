@@ -5,9 +5,11 @@
 // encoding only.
 //
 // Threading: every method is for the one producer thread (the loop), except
-// that `on_event` runs on the writer thread. Memory: at most about
-// kQueueLimitBytes queued (Full() tells the producer to stop) plus the
-// batch being built.
+// that `on_event` runs on the writer thread. Memory: at most about the
+// queue limit queued (Full() tells the producer to stop) plus the batch
+// being built, which the producer may keep filling while Full() (a capture
+// hands out every key a command is about to change: bounded by the data
+// changed during the snapshot).
 #pragma once
 
 #include <condition_variable>
@@ -36,11 +38,18 @@ class AsyncSnapshotWriter {
   // runs on the writer thread when a queue that was Full() has drained to
   // half, and once when the thread is done(); it must only hand work to
   // the producer (e.g. post to its event loop).
-  static Result<std::unique_ptr<AsyncSnapshotWriter>> Start(Env* env, const std::string& dir,
-                                                            const SnapshotMeta& meta, size_t keep,
-                                                            std::function<void()> on_event);
-  // Abandons an unfinished file (the .tmp is deleted) and joins the thread.
+  static Result<std::unique_ptr<AsyncSnapshotWriter>> Start(
+      Env* env, const std::string& dir, const SnapshotMeta& meta, size_t keep,
+      std::function<void()> on_event, size_t queue_limit_bytes = kQueueLimitBytes);
+  // Abandon() and joins the thread: blocks while a write or sync in
+  // progress completes (call Abandon() first and destroy once done()
+  // not to block).
   ~AsyncSnapshotWriter();
+  // Tells the thread to stop after the write in progress: it deletes the
+  // .tmp and becomes done() with an error. If Finish() had already begun
+  // installing the file, the file is installed (it is a complete snapshot)
+  // and result() says so.
+  void Abandon();
   AsyncSnapshotWriter(const AsyncSnapshotWriter&) = delete;
   AsyncSnapshotWriter& operator=(const AsyncSnapshotWriter&) = delete;
 
@@ -60,11 +69,12 @@ class AsyncSnapshotWriter {
 
  private:
   AsyncSnapshotWriter(std::unique_ptr<SnapshotWriter> writer, size_t keep,
-                      std::function<void()> on_event);
+                      std::function<void()> on_event, size_t queue_limit_bytes);
   void Run();
 
   std::unique_ptr<SnapshotWriter> writer_;  // used by the thread only
   const size_t keep_;
+  const size_t queue_limit_bytes_;
   const std::function<void()> on_event_;
   std::string batch_;  // the producer's
 
@@ -72,6 +82,7 @@ class AsyncSnapshotWriter {
   std::condition_variable cv_;
   std::deque<std::string> queue_;
   static constexpr size_t kSpareBatches = 2;
+  static constexpr size_t kMaxSpareBytes = 4u << 20;  // larger buffers are freed
   std::vector<std::string> spare_;  // written batches, emptied, for reuse
   size_t queued_bytes_ = 0;
   bool producer_waits_ = false;  // Full() returned true; on_event when half drained

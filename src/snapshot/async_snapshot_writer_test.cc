@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "snapshot/snapshot_store.h"
 #include "util/testing/temp_dir.h"
@@ -16,17 +17,21 @@ std::string EntryFor(int i) { return "entry-" + std::to_string(i) + std::string(
 
 class AsyncSnapshotWriterTest : public ::testing::Test {
  protected:
-  Result<std::unique_ptr<AsyncSnapshotWriter>> Start(const std::string& dir) {
-    return AsyncSnapshotWriter::Start(&env_, dir, meta_, /*keep=*/2, [this] {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++events_;
-      cv_.notify_all();
-    });
+  Result<std::unique_ptr<AsyncSnapshotWriter>> Start(
+      const std::string& dir, size_t queue_limit = AsyncSnapshotWriter::kQueueLimitBytes) {
+    return AsyncSnapshotWriter::Start(
+        &env_, dir, meta_, /*keep=*/2,
+        [this] {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++events_;
+          cv_.notify_all();
+        },
+        queue_limit);
   }
   // Waits (without a fixed sleep) until the writer reports done().
   void WaitDone(AsyncSnapshotWriter& w) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return w.done(); });
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(60), [&] { return w.done(); }));
   }
   static void AddFramed(AsyncSnapshotWriter& w, std::string_view entry) {
     size_t header = StartFramedEntry(&w.batch());
@@ -83,6 +88,58 @@ TEST_F(AsyncSnapshotWriterTest, AWriteErrorIsReportedAndLeavesNoFile) {
   EXPECT_NE(path.status().ToString().find("space"), std::string::npos)
       << path.status().ToString();
   env_.ClearFaults();
+  auto names = env_.ListDir(dir);
+  ASSERT_TRUE(names.ok());
+  EXPECT_TRUE(names->empty());
+}
+
+TEST_F(AsyncSnapshotWriterTest, AFullQueueWakesTheProducerOnceItHasDrainedToHalf) {
+  std::string dir = tmp_.path() + "/snap";
+  constexpr size_t kLimit = 256 << 10;
+  auto w = Start(dir, kLimit);
+  ASSERT_TRUE(w.ok());
+  // Hold the thread in its first write so the queue fills.
+  env_.HoldWrites(true);
+  int entries = 0;
+  bool full = false;
+  while (!full) {
+    for (int i = 0; i < 64; ++i, ++entries) AddFramed(**w, EntryFor(entries));
+    (*w)->Submit();
+    full = (*w)->Full();
+    ASSERT_LT(entries, 100000) << "the queue never filled";
+  }
+  int events_when_full;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_when_full = events_;
+  }
+  env_.HoldWrites(false);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(60),
+                             [&] { return events_ > events_when_full; }));
+  }
+  EXPECT_FALSE((*w)->Full());
+  (*w)->Finish();
+  WaitDone(**w);
+  ASSERT_TRUE((*w)->result().ok());
+}
+
+TEST_F(AsyncSnapshotWriterTest, AbandonedWhileWritingStopsAndDeletesTheFile) {
+  std::string dir = tmp_.path() + "/snap";
+  auto w = Start(dir);
+  ASSERT_TRUE(w.ok());
+  env_.HoldWrites(true);
+  for (int i = 0; i < 1000; ++i) AddFramed(**w, EntryFor(i));
+  (*w)->Submit();
+  for (int i = 0; i < 1000; ++i) AddFramed(**w, EntryFor(i));
+  (*w)->Finish();
+  while (env_.held_writes() == 0) std::this_thread::yield();  // the thread is in a write
+  (*w)->Abandon();  // returns at once although the thread is held
+  EXPECT_FALSE((*w)->done());
+  env_.HoldWrites(false);
+  WaitDone(**w);
+  EXPECT_FALSE((*w)->result().ok());
   auto names = env_.ListDir(dir);
   ASSERT_TRUE(names.ok());
   EXPECT_TRUE(names->empty());

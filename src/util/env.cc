@@ -250,6 +250,7 @@ class FaultInjectionFile final : public File {
   const std::string& path() const override { return base_->path(); }
 
   Status WriteAt(uint64_t offset, std::string_view data) override {
+    env_->WaitWhileWritesHeld();
     std::lock_guard lock(env_->mu_);
     TANDEM_RETURN_IF_ERROR(CheckWritable());
     ++env_->write_calls_;
@@ -263,6 +264,7 @@ class FaultInjectionFile final : public File {
   }
 
   Status Append(std::string_view data) override {
+    env_->WaitWhileWritesHeld();
     std::lock_guard lock(env_->mu_);
     TANDEM_RETURN_IF_ERROR(CheckWritable());
     ++env_->write_calls_;
@@ -338,6 +340,7 @@ void FaultInjectionEnv::ClearFaults() {
   }
   FailDeletes(0);
   HoldDeletes(false);
+  HoldWrites(false);
 }
 
 int FaultInjectionEnv::NextFault(Fault* fault) {
@@ -406,6 +409,21 @@ void FaultInjectionEnv::HoldDeletes(bool hold) {
     hold_deletes_ = hold;
   }
   hold_cv_.notify_all();
+}
+
+void FaultInjectionEnv::HoldWrites(bool hold) {
+  {
+    std::lock_guard lock(hold_mu_);
+    hold_writes_ = hold;
+  }
+  hold_cv_.notify_all();
+}
+
+void FaultInjectionEnv::WaitWhileWritesHeld() {
+  std::unique_lock hold(hold_mu_);
+  ++held_writes_;
+  hold_cv_.wait(hold, [this] { return !hold_writes_; });
+  --held_writes_;
 }
 
 void FaultInjectionEnv::FailDeletes(int err, int count) {

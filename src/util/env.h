@@ -131,8 +131,16 @@ class FaultInjectionEnv final : public Env {
   // fails with errno `err` until ClearFaults(). With drop_unsynced, a failed
   // file sync also reverts that file to its last synced contents.
   void FailSyncs(int err, int after_ok = 0, bool drop_unsynced = false);
-  // Ends every injected fault, FailDeletes and HoldDeletes included.
+  // Ends every injected fault, FailDeletes and the holds included.
   void ClearFaults();
+  // While held, WriteAt and Append wait (outside the env's lock) until
+  // released: tests see what a caller does while a disk write is slow.
+  void HoldWrites(bool hold);
+  // How many WriteAt/Append calls are waiting on HoldWrites now.
+  int held_writes() const {
+    std::lock_guard lock(hold_mu_);
+    return held_writes_;
+  }
   // While held, DeleteFile waits (outside the env's lock) until released:
   // tests see what a caller does while a background deletion is slow.
   void HoldDeletes(bool hold);
@@ -181,9 +189,13 @@ class FaultInjectionEnv final : public Env {
   };
   // Returns the errno to fail with (0 = let the call through).
   static int NextFault(Fault* fault);
-  std::mutex hold_mu_;  // apart from mu_: a held delete must not block the rest
+  // Waits while HoldWrites is on.
+  void WaitWhileWritesHeld();
+  mutable std::mutex hold_mu_;  // apart from mu_: a held call must not block the rest
   std::condition_variable hold_cv_;
   bool hold_deletes_ = false;
+  bool hold_writes_ = false;
+  int held_writes_ = 0;
   int delete_fault_ = 0;
   int delete_faults_left_ = -1;  // < 0: unlimited
   // Starts tracking `path` before its first modification.

@@ -1,6 +1,7 @@
 """Durability across restarts: log replay, snapshots, torn tails, corruption."""
 import glob
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -76,6 +77,84 @@ def test_save_and_bgsave_compact_the_log(tandem_factory):
     c = node.client()
     assert c.dbsize() == 2500
     assert c.execute_command("DEBUG", "DIGEST") == digest
+
+
+@pytest.mark.parametrize("method", ["capture", "fork"])
+def test_a_background_snapshot_holds_the_state_at_its_start(tandem_factory, method):
+    # The commands right behind BGSAVE (one pipeline) overwrite, delete,
+    # append to, rename and re-expire keys the snapshot has not written yet,
+    # and add new ones. The snapshot alone (the log after it removed) must
+    # still be the state at BGSAVE. 40 MB of values: more than the capture's
+    # writer queue holds, so the loop also waits for the writer.
+    node = tandem_factory(extra_args=["--snapshot-log-bytes", "0",
+                                      "--snapshot-method", method]).start()
+    c = node.client()
+    assert c.info("persistence")["tandem_snapshot_method"] == method
+    keys = 40000
+    pipe = c.pipeline(transaction=False)
+    for i in range(keys):
+        pipe.set(f"key:{i}", "v" * 1000)
+    pipe.hset("h", mapping={"f": "1", "g": "2"})
+    pipe.set("ttl", "x", ex=1000)
+    pipe.execute()
+    before = c.execute_command("DEBUG", "DIGEST")
+
+    pipe = c.pipeline(transaction=False)
+    pipe.bgsave()
+    for i in range(0, keys, 7):
+        pipe.set(f"key:{i}", "changed")
+    for i in range(1, keys, 11):
+        pipe.delete(f"key:{i}")
+    for i in range(2, keys, 13):
+        pipe.append(f"key:{i}", "+")
+    for i in range(3, keys, 17):
+        pipe.expire(f"key:{i}", 500)
+    pipe.rename("key:5", "renamed")
+    pipe.hset("h", "f", "changed")
+    pipe.persist("ttl")
+    for i in range(keys, keys + 1000):
+        pipe.set(f"key:{i}", "new")
+    pipe.execute()
+    assert c.execute_command("DEBUG", "DIGEST") != before
+    wait_until(lambda: int(c.info("persistence")["rdb_bgsave_in_progress"]) == 0, 60,
+               what="BGSAVE to finish")
+    assert c.info("persistence")["rdb_last_bgsave_status"] == "ok"
+    node.kill()
+    shutil.rmtree(os.path.join(node.data_dir, "wal"))
+    node.start()
+    c = node.client()
+    assert c.dbsize() == keys + 2
+    assert c.execute_command("DEBUG", "DIGEST") == before
+
+
+def test_flushall_during_a_background_snapshot(tandem_factory):
+    # A capture of keys that FLUSHALL then frees fails cleanly: status err,
+    # no file left behind, and the next BGSAVE works.
+    node = tandem_factory(extra_args=["--snapshot-log-bytes", "0"]).start()
+    c = node.client()
+    pipe = c.pipeline(transaction=False)
+    for i in range(40000):
+        pipe.set(f"key:{i}", "v" * 1000)
+    pipe.execute()
+    pipe = c.pipeline(transaction=False)
+    pipe.bgsave()
+    pipe.flushall()
+    pipe.set("after", "1")
+    pipe.execute()
+    persistence = lambda: c.info("persistence")
+    wait_until(lambda: int(persistence()["rdb_bgsave_in_progress"]) == 0, 60,
+               what="the snapshot to end")
+    assert persistence()["rdb_last_bgsave_status"] == "err"
+    assert int(persistence()["tandem_snapshot_index"]) == 0
+    assert not glob.glob(os.path.join(node.data_dir, "**", "*.tmp"), recursive=True)
+    assert c.bgsave() is True
+    wait_until(lambda: int(persistence()["rdb_bgsave_in_progress"]) == 0, 60,
+               what="the second BGSAVE")
+    assert persistence()["rdb_last_bgsave_status"] == "ok"
+    node.kill()
+    shutil.rmtree(os.path.join(node.data_dir, "wal"))
+    node.start()
+    assert node.client().keys("*") == ["after"]
 
 
 def test_automatic_snapshot_when_log_grows(tandem_factory):
