@@ -33,12 +33,25 @@ Image ImageOf(const Keyspace& ks) {
   return image;
 }
 
-// Starts a capture whose sink fills *out and counts repeats in *repeats.
-void BeginCaptureInto(Keyspace& ks, Image* out, int* repeats) {
-  ks.BeginCapture([out, repeats](std::string_view key, const Object& value, int64_t expire_at) {
-    bool inserted = out->emplace(std::string(key), Entry(key, value, expire_at)).second;
-    if (!inserted) ++*repeats;
-  });
+// A capture started on construction: the keys handed out, and how many
+// were handed out more than once. Not movable (the sink points at it).
+struct Capturing {
+  explicit Capturing(Keyspace& ks) {
+    ks.BeginCapture([this](std::string_view key, const Object& value, int64_t expire_at) {
+      if (!image.emplace(std::string(key), Entry(key, value, expire_at)).second) ++repeats;
+    });
+  }
+  Capturing(const Capturing&) = delete;
+  Capturing& operator=(const Capturing&) = delete;
+  Image image;
+  int repeats = 0;
+};
+
+// Steps the capture to its end, `step` keys at a time, and ends it.
+void CaptureRest(Keyspace& ks, size_t step) {
+  while (ks.CaptureStep(step)) {
+  }
+  ks.EndCapture();
 }
 
 void Fill(Keyspace& ks, int keys, std::mt19937_64& rng) {
@@ -114,9 +127,7 @@ TEST(KeyspaceCaptureTest, EveryKeyOnceWithItsStateAtTheStart) {
     Keyspace ks;
     Fill(ks, 3000, rng);
     Image expected = ImageOf(ks);
-    Image captured;
-    int repeats = 0;
-    BeginCaptureInto(ks, &captured, &repeats);
+    Capturing capture(ks);
     ASSERT_TRUE(ks.capturing());
     bool more = true;
     while (more) {
@@ -125,8 +136,8 @@ TEST(KeyspaceCaptureTest, EveryKeyOnceWithItsStateAtTheStart) {
     }
     ks.EndCapture();
     EXPECT_FALSE(ks.capturing());
-    EXPECT_EQ(repeats, 0) << "seed " << seed;
-    EXPECT_EQ(captured, expected) << "seed " << seed;
+    EXPECT_EQ(capture.repeats, 0) << "seed " << seed;
+    EXPECT_EQ(capture.image, expected) << "seed " << seed;
   }
 }
 
@@ -134,38 +145,30 @@ TEST(KeyspaceCaptureTest, TheNextCaptureSeesEveryKeyAgainAfterOneEndedEarly) {
   std::mt19937_64 rng(7);
   Keyspace ks;
   Fill(ks, 2000, rng);
-  Image first;
-  int repeats = 0;
-  BeginCaptureInto(ks, &first, &repeats);
-  ks.CaptureStep(500);
-  for (int i = 0; i < 300; ++i) RandomChange(ks, rng, 2500);
-  ks.EndCapture();  // abandoned part-way
-  EXPECT_LT(first.size(), 2000u);
-
-  Image expected = ImageOf(ks);
-  Image second;
-  BeginCaptureInto(ks, &second, &repeats);
-  while (ks.CaptureStep(100)) {
+  {
+    Capturing first(ks);
+    ks.CaptureStep(500);
+    for (int i = 0; i < 300; ++i) RandomChange(ks, rng, 2500);
+    ks.EndCapture();  // abandoned part-way
+    EXPECT_LT(first.image.size(), 2000u);
   }
-  ks.EndCapture();
-  EXPECT_EQ(repeats, 0);
-  EXPECT_EQ(second, expected);
+  Image expected = ImageOf(ks);
+  Capturing second(ks);
+  CaptureRest(ks, 100);
+  EXPECT_EQ(second.repeats, 0);
+  EXPECT_EQ(second.image, expected);
 }
 
 TEST(KeyspaceCaptureTest, KeysCreatedDuringACaptureAreNotInIt) {
   Keyspace ks;
   ks.Set("old", Object::String("1"));
-  Image captured;
-  int repeats = 0;
-  BeginCaptureInto(ks, &captured, &repeats);
+  Capturing capture(ks);
   ks.Set("new", Object::String("2"));
   ks.Find("new")->str() = "3";
   ks.Erase("new");
   ks.Set("new", Object::String("4"));
-  while (ks.CaptureStep(1)) {
-  }
-  ks.EndCapture();
-  EXPECT_EQ(captured, (Image{{"old", Entry("old", Object::String("1"), kNoExpire)}}));
+  CaptureRest(ks, 1);
+  EXPECT_EQ(capture.image, (Image{{"old", Entry("old", Object::String("1"), kNoExpire)}}));
   EXPECT_EQ(ks.Find("new")->str(), "4");
 }
 
@@ -173,43 +176,38 @@ TEST(KeyspaceCaptureTest, ADeletedKeyIsHandedOutBeforeItGoes) {
   Keyspace ks;
   ks.Set("a", Object::String("1"));
   ks.SetExpire("a", 5000);
-  Image captured;
-  int repeats = 0;
-  BeginCaptureInto(ks, &captured, &repeats);
+  Capturing capture(ks);
   EXPECT_TRUE(ks.Erase("a"));
   // Handed out at once, with the expiry it had.
-  EXPECT_EQ(captured, (Image{{"a", Entry("a", Object::String("1"), 5000)}}));
+  EXPECT_EQ(capture.image, (Image{{"a", Entry("a", Object::String("1"), 5000)}}));
   EXPECT_FALSE(ks.CaptureStep(10));
   ks.EndCapture();
-  EXPECT_EQ(repeats, 0);
+  EXPECT_EQ(capture.repeats, 0);
 }
 
 TEST(KeyspaceCaptureTest, ClearCancelsTheCapture) {
   std::mt19937_64 rng(3);
   Keyspace ks;
   Fill(ks, 1000, rng);
-  Image captured;
-  int repeats = 0;
-  BeginCaptureInto(ks, &captured, &repeats);
-  ks.CaptureStep(100);
-  ks.Erase(Key(999));
-  ks.Clear();
-  EXPECT_TRUE(ks.capturing());
-  EXPECT_TRUE(ks.capture_cancelled());
-  size_t before = captured.size();
-  ks.Set("after", Object::String("x"));
-  EXPECT_FALSE(ks.CaptureStep(1000));
-  EXPECT_EQ(captured.size(), before);
-  ks.EndCapture();
-  EXPECT_FALSE(ks.capture_cancelled());
-  // The keyspace works as before, and the next capture is complete.
-  Image again;
-  BeginCaptureInto(ks, &again, &repeats);
-  while (ks.CaptureStep(10)) {
+  {
+    Capturing capture(ks);
+    ks.CaptureStep(100);
+    ks.Erase(Key(999));
+    ks.Clear();
+    EXPECT_TRUE(ks.capturing());
+    EXPECT_TRUE(ks.capture_cancelled());
+    size_t before = capture.image.size();
+    ks.Set("after", Object::String("x"));
+    EXPECT_FALSE(ks.CaptureStep(1000));
+    EXPECT_EQ(capture.image.size(), before);
+    ks.EndCapture();
+    EXPECT_FALSE(ks.capture_cancelled());
   }
-  ks.EndCapture();
-  EXPECT_EQ(again, ImageOf(ks));
-  EXPECT_EQ(repeats, 0);
+  // The keyspace works as before, and the next capture is complete.
+  Capturing again(ks);
+  CaptureRest(ks, 10);
+  EXPECT_EQ(again.image, ImageOf(ks));
+  EXPECT_EQ(again.repeats, 0);
 }
 
 }  // namespace
