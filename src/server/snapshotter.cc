@@ -9,9 +9,9 @@
 #include <chrono>
 
 #include "kv/snapshot_entry.h"
-#include "util/allocator.h"
 #include "snapshot/snapshot_store.h"
 #include "snapshot/snapshot_writer.h"
+#include "util/allocator.h"
 
 namespace tandem::server {
 namespace {
