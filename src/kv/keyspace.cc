@@ -241,7 +241,11 @@ struct Keyspace::Impl {
     // Nodes unlinked during the capture: `nodes` may still point at them,
     // so they stay allocated (their values freed) until EndCapture.
     std::vector<Node*> unlinked;
-    bool cancelled = false;
+    // After a Clear: `nodes` holds only the pending nodes Clear took out of
+    // the table (the capture owns them, values and all), and their
+    // expiries (the expiry table forgot them) in `detached_expire_at`.
+    bool detached = false;
+    std::vector<int64_t> detached_expire_at;
   };
   std::unique_ptr<Capture> capture;
   // Every node's kCaptureParity bit equals this outside a capture;
@@ -254,9 +258,18 @@ struct Keyspace::Impl {
   bool Pending(const Node* n) const {
     return capture != nullptr && (n->flags & kCaptureParity) != parity;
   }
-  void Emit(Node* n) {
-    capture->sink(n->key(), n->value(), ExpireOf(n));
+  void Emit(Node* n) { EmitWithExpire(n, ExpireOf(n)); }
+  void EmitWithExpire(Node* n, int64_t expire_at) {
+    capture->sink(n->key(), n->value(), expire_at);
     MarkEmitted(n);
+  }
+  // The capture's own nodes, which no table holds: the detached ones.
+  void FreeCaptureNodes() {
+    if (capture->detached) {
+      for (Node* n : capture->nodes) FreeNode(n);
+    }
+    for (Node* n : capture->unlinked) FreeNode(n);
+    capture->unlinked.clear();
   }
   void MarkEmitted(Node* n) {
     n->flags = static_cast<uint8_t>((n->flags & ~kCaptureParity) | parity);
@@ -304,6 +317,7 @@ struct Keyspace::Impl {
 Keyspace::Keyspace() : impl_(new Impl) {}
 
 Keyspace::~Keyspace() {
+  EndCapture();
   Clear();
   delete impl_;
 }
@@ -381,13 +395,30 @@ std::optional<Object> Keyspace::Extract(std::string_view key, int64_t* expire_at
 
 void Keyspace::Clear() {
   if (Impl::Capture* c = impl_->capture.get()) {
-    for (Node* n : c->unlinked) FreeNode(n);
-    c->unlinked.clear();
-    c->nodes.clear();
+    // The capture goes on with the keys not handed out yet, taken out of
+    // the table with their values and expiries (as a fork's child keeps
+    // its copy); everything else is freed.
+    std::vector<Node*> keep;
+    std::vector<int64_t> keep_expire_at;
+    for (size_t i = c->next; i < c->nodes.size(); ++i) {
+      Node* n = c->nodes[i];
+      if (!impl_->Pending(n)) continue;
+      keep.push_back(n);
+      keep_expire_at.push_back(c->detached ? c->detached_expire_at[i] : impl_->ExpireOf(n));
+      if (c->detached) c->nodes[i] = nullptr;  // not freed below
+    }
+    if (c->detached) std::erase(c->nodes, nullptr);
+    impl_->FreeCaptureNodes();
+    impl_->table.ForEach([&](Node* n) {
+      if (!impl_->Pending(n)) FreeNode(n);
+    });
+    c->nodes = std::move(keep);
+    c->detached_expire_at = std::move(keep_expire_at);
     c->next = 0;
-    c->cancelled = true;
+    c->detached = true;
+  } else {
+    impl_->table.ForEach([](Node* n) { FreeNode(n); });
   }
-  impl_->table.ForEach([](Node* n) { FreeNode(n); });
   impl_->table.Reset();
   impl_->expires.Clear();
   impl_->seed = NextKeyHashSeed();
@@ -486,7 +517,12 @@ bool Keyspace::CaptureStep(size_t max_keys) {
   size_t end = std::min(c->nodes.size(), c->next + max_keys);
   for (; c->next < end; ++c->next) {
     Node* n = c->nodes[c->next];
-    if (impl_->Pending(n)) impl_->Emit(n);
+    if (!impl_->Pending(n)) continue;
+    if (c->detached) {
+      impl_->EmitWithExpire(n, c->detached_expire_at[c->next]);
+    } else {
+      impl_->Emit(n);
+    }
   }
   return c->next < c->nodes.size();
 }
@@ -495,15 +531,14 @@ void Keyspace::EndCapture() {
   Impl::Capture* c = impl_->capture.get();
   if (c == nullptr) return;
   // Nodes not handed out take the new parity too, so the next capture
-  // finds every node pending again.
-  for (size_t i = c->next; i < c->nodes.size(); ++i) impl_->MarkEmitted(c->nodes[i]);
-  for (Node* n : c->unlinked) FreeNode(n);
+  // finds every node pending again (detached ones are freed).
+  if (!c->detached) {
+    for (size_t i = c->next; i < c->nodes.size(); ++i) impl_->MarkEmitted(c->nodes[i]);
+  }
+  impl_->FreeCaptureNodes();
   impl_->capture.reset();
 }
 
 bool Keyspace::capturing() const { return impl_->capture != nullptr; }
-bool Keyspace::capture_cancelled() const {
-  return impl_->capture != nullptr && impl_->capture->cancelled;
-}
 
 }  // namespace tandem::kv

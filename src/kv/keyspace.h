@@ -132,13 +132,13 @@ class Keyspace {
   // Precondition: !capturing().
   void BeginCapture(CaptureSink sink);
   // Visits the next `max_keys` captured keys and hands those not handed out
-  // yet to the sink; returns whether any remain to visit. Clear() during a capture cancels it (the
-  // keys are gone; capture_cancelled() then says so and nothing remains).
+  // yet to the sink; returns whether any remain to visit. A Clear() during
+  // a capture keeps the keys not handed out yet (values and expiries) for
+  // the capture alone, until it ends.
   bool CaptureStep(size_t max_keys);
   // Ends the capture, complete or not (keys not handed out never will be).
   void EndCapture();
   bool capturing() const;
-  bool capture_cancelled() const;
 
  private:
   struct Impl;

@@ -174,8 +174,8 @@ void Snapshotter::PostCaptureStep() {
 void Snapshotter::CaptureStep(uint64_t generation) {
   Capture* c = capture_.get();
   if (c == nullptr || c->generation != generation || c->finishing) return;
-  // Failures and a cancelled capture end at the next Poll.
-  if (!c->error.ok() || c->keyspace->capture_cancelled() || c->writer->done()) return;
+  // Failures end at the next Poll.
+  if (!c->error.ok() || c->writer->done()) return;
   if (c->writer->Full()) return;  // its on_event posts the next step
   bool more = true;
   auto start = std::chrono::steady_clock::now();
@@ -229,9 +229,6 @@ void Snapshotter::AbandonCapture(const char* why) {
 std::optional<uint64_t> Snapshotter::PollCapture(int64_t now_unix_ms) {
   Capture* c = capture_.get();
   Status failure = c->error;
-  if (failure.ok() && c->keyspace->capture_cancelled()) {
-    failure = Status::Unavailable("the keyspace was emptied during the snapshot");
-  }
   if (failure.ok() && !c->writer->done()) return std::nullopt;
   Result<std::string> path = failure.ok() ? c->writer->result() : Result<std::string>(failure);
   EndCapture();
