@@ -13,6 +13,34 @@ def wal_segments(data_dir):
     return sorted(glob.glob(os.path.join(data_dir, "wal", "*.log")))
 
 
+def wait_for_background_snapshot(c):
+    """Waits until no background snapshot runs; returns its status (ok/err)."""
+    wait_until(lambda: int(c.info("persistence")["rdb_bgsave_in_progress"]) == 0, 60,
+               what="the background snapshot to end")
+    return c.info("persistence")["rdb_last_bgsave_status"]
+
+
+def start_with_manual_snapshots(tandem_factory, method):
+    node = tandem_factory(extra_args=["--snapshot-log-bytes", "0",
+                                      "--snapshot-method", method]).start()
+    return node, node.client()
+
+
+def load_1kb_values(c, keys):
+    pipe = c.pipeline(transaction=False)
+    for i in range(keys):
+        pipe.set(f"key:{i}", "v" * 1000)
+    pipe.execute()
+
+
+def restart_from_the_snapshot_alone(node):
+    """Kills the node, deletes its log and starts it: only the snapshot is left."""
+    node.kill()
+    shutil.rmtree(os.path.join(node.data_dir, "wal"))
+    node.start()
+    return node.client()
+
+
 def test_restart_replays_the_log(tandem_factory):
     node = tandem_factory().start()
     c = node.client()
@@ -44,8 +72,7 @@ def test_reads_stamp_access_times_again_after_a_background_snapshot(tandem_facto
     wait_until(lambda: c.object("idletime", "k") >= 1, 10, interval=0.1,
                what="the key to be idle for a second")
     assert c.bgsave() is True
-    wait_until(lambda: int(c.info("persistence")["rdb_bgsave_in_progress"]) == 0, 30,
-               what="BGSAVE to finish")
+    wait_for_background_snapshot(c)
     # The cron tick that reaped the child turned tracking back on.
     wait_until(lambda: c.get("k") == "v" and c.object("idletime", "k") == 0, 5,
                interval=0.05, what="a GET to stamp the key again")
@@ -67,9 +94,7 @@ def test_save_and_bgsave_compact_the_log(tandem_factory):
         c.set(f"key:{i}", value)
     last = c.lastsave()
     assert c.bgsave() is True
-    wait_until(lambda: int(c.info("persistence")["rdb_bgsave_in_progress"]) == 0, 30,
-               what="BGSAVE to finish")
-    assert c.info("persistence")["rdb_last_bgsave_status"] == "ok"
+    assert wait_for_background_snapshot(c) == "ok"
     assert c.lastsave() >= last
     digest = c.execute_command("DEBUG", "DIGEST")
     node.kill()
@@ -86,17 +111,12 @@ def test_a_background_snapshot_holds_the_state_at_its_start(tandem_factory, meth
     # and add new ones. The snapshot alone (the log after it removed) must
     # still be the state at BGSAVE. 40 MB of values: more than the capture's
     # writer queue holds, so the loop also waits for the writer.
-    node = tandem_factory(extra_args=["--snapshot-log-bytes", "0",
-                                      "--snapshot-method", method]).start()
-    c = node.client()
+    node, c = start_with_manual_snapshots(tandem_factory, method)
     assert c.info("persistence")["tandem_snapshot_method"] == method
     keys = 40000
-    pipe = c.pipeline(transaction=False)
-    for i in range(keys):
-        pipe.set(f"key:{i}", "v" * 1000)
-    pipe.hset("h", mapping={"f": "1", "g": "2"})
-    pipe.set("ttl", "x", ex=1000)
-    pipe.execute()
+    load_1kb_values(c, keys)
+    c.hset("h", mapping={"f": "1", "g": "2"})
+    c.set("ttl", "x", ex=1000)
     before = c.execute_command("DEBUG", "DIGEST")
 
     pipe = c.pipeline(transaction=False)
@@ -116,13 +136,8 @@ def test_a_background_snapshot_holds_the_state_at_its_start(tandem_factory, meth
         pipe.set(f"key:{i}", "new")
     pipe.execute()
     assert c.execute_command("DEBUG", "DIGEST") != before
-    wait_until(lambda: int(c.info("persistence")["rdb_bgsave_in_progress"]) == 0, 60,
-               what="BGSAVE to finish")
-    assert c.info("persistence")["rdb_last_bgsave_status"] == "ok"
-    node.kill()
-    shutil.rmtree(os.path.join(node.data_dir, "wal"))
-    node.start()
-    c = node.client()
+    assert wait_for_background_snapshot(c) == "ok"
+    c = restart_from_the_snapshot_alone(node)
     assert c.dbsize() == keys + 2
     assert c.execute_command("DEBUG", "DIGEST") == before
 
@@ -132,14 +147,9 @@ def test_flushall_during_a_background_snapshot(tandem_factory, method):
     # The snapshot still holds the state at BGSAVE (a capture keeps the keys
     # it has not written for itself), and FLUSHALL empties the keyspace at
     # once.
-    node = tandem_factory(extra_args=["--snapshot-log-bytes", "0",
-                                      "--snapshot-method", method]).start()
-    c = node.client()
-    pipe = c.pipeline(transaction=False)
-    for i in range(40000):
-        pipe.set(f"key:{i}", "v" * 1000)
-    pipe.set("ttl", "x", ex=1000)
-    pipe.execute()
+    node, c = start_with_manual_snapshots(tandem_factory, method)
+    load_1kb_values(c, 40000)
+    c.set("ttl", "x", ex=1000)
     before = c.execute_command("DEBUG", "DIGEST")
     pipe = c.pipeline(transaction=False)
     pipe.bgsave()
@@ -147,15 +157,9 @@ def test_flushall_during_a_background_snapshot(tandem_factory, method):
     pipe.set("after", "1")
     pipe.dbsize()
     assert pipe.execute()[-1] == 1
-    persistence = lambda: c.info("persistence")
-    wait_until(lambda: int(persistence()["rdb_bgsave_in_progress"]) == 0, 60,
-               what="the snapshot to end")
-    assert persistence()["rdb_last_bgsave_status"] == "ok"
+    assert wait_for_background_snapshot(c) == "ok"
     assert not glob.glob(os.path.join(node.data_dir, "**", "*.tmp"), recursive=True)
-    node.kill()
-    shutil.rmtree(os.path.join(node.data_dir, "wal"))
-    node.start()
-    c = node.client()
+    c = restart_from_the_snapshot_alone(node)
     assert c.dbsize() == 40001
     assert c.execute_command("DEBUG", "DIGEST") == before
 
