@@ -276,7 +276,7 @@ struct Keyspace::Impl {
   }
   // Called before anything changes n or hands out a mutable pointer to it.
   void BeforeChange(Node* n) {
-    if (capture != nullptr && Pending(n)) [[unlikely]] Emit(n);
+    if (Pending(n)) [[unlikely]] Emit(n);
   }
   // Frees an unlinked node, or during a capture its value only (see
   // Capture::unlinked).

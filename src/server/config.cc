@@ -32,6 +32,14 @@ bool ParseFsyncPolicy(std::string_view s, FsyncPolicy* out) {
   return true;
 }
 
+const char* SnapshotMethodName(SnapshotMethod m) {
+  switch (m) {
+    case SnapshotMethod::kCapture: return "capture";
+    case SnapshotMethod::kFork: return "fork";
+  }
+  return "?";
+}
+
 std::string HostPort::ToString() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);

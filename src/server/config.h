@@ -19,6 +19,8 @@ enum class SnapshotMethod { kCapture, kFork };
 const char* DurabilityName(Durability d);
 const char* FsyncPolicyName(FsyncPolicy f);
 bool ParseFsyncPolicy(std::string_view s, FsyncPolicy* out);
+// "capture" / "fork", as --snapshot-method takes them.
+const char* SnapshotMethodName(SnapshotMethod m);
 
 struct HostPort {
   std::string host;

@@ -89,7 +89,7 @@ Lines PersistenceSection(Server& s) {
   Add(l, "tandem_log_bytes_since_snapshot", j.bytes_since_snapshot());
   Add(l, "tandem_log_flushes", j.flushes());
   Add(l, "tandem_snapshot_index", snap.last_index());
-  Add(l, "tandem_snapshot_method", snap.method() == SnapshotMethod::kFork ? "fork" : "capture");
+  Add(l, "tandem_snapshot_method", SnapshotMethodName(snap.method()));
   Add(l, "tandem_disk_error", j.failed() ? j.failure().ToString() : "none");
   return l;
 }

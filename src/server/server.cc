@@ -790,7 +790,7 @@ bool Server::LeaderKeepsLog() const {
 
 bool Server::WritesFlowing() const {
   // Node i waits for a pause of i seconds (ids mod 4), so after a burst the
-  // members fork one after another, not all at once.
+  // members snapshot one after another, not all at once.
   int64_t quiet_ms = 1000 * (1 + static_cast<int64_t>((config_.node_id - 1) % 4));
   return clock_->MonotonicMs() - log_growth_.at_ms < quiet_ms;
 }

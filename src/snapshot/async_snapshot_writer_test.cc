@@ -33,6 +33,11 @@ class AsyncSnapshotWriterTest : public ::testing::Test {
     std::unique_lock<std::mutex> lock(mu_);
     ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(60), [&] { return w.done(); }));
   }
+  void ExpectNoFileIn(const std::string& dir) {
+    auto names = env_.ListDir(dir);
+    ASSERT_TRUE(names.ok());
+    EXPECT_TRUE(names->empty());
+  }
   static void AddFramed(AsyncSnapshotWriter& w, std::string_view entry) {
     size_t header = StartFramedEntry(&w.batch());
     w.batch().append(entry);
@@ -88,9 +93,7 @@ TEST_F(AsyncSnapshotWriterTest, AWriteErrorIsReportedAndLeavesNoFile) {
   EXPECT_NE(path.status().ToString().find("space"), std::string::npos)
       << path.status().ToString();
   env_.ClearFaults();
-  auto names = env_.ListDir(dir);
-  ASSERT_TRUE(names.ok());
-  EXPECT_TRUE(names->empty());
+  ExpectNoFileIn(dir);
 }
 
 TEST_F(AsyncSnapshotWriterTest, AFullQueueWakesTheProducerOnceItHasDrainedToHalf) {
@@ -140,9 +143,7 @@ TEST_F(AsyncSnapshotWriterTest, AbandonedWhileWritingStopsAndDeletesTheFile) {
   env_.HoldWrites(false);
   WaitDone(**w);
   EXPECT_FALSE((*w)->result().ok());
-  auto names = env_.ListDir(dir);
-  ASSERT_TRUE(names.ok());
-  EXPECT_TRUE(names->empty());
+  ExpectNoFileIn(dir);
 }
 
 TEST_F(AsyncSnapshotWriterTest, AbandoningDeletesTheUnfinishedFile) {
@@ -154,9 +155,7 @@ TEST_F(AsyncSnapshotWriterTest, AbandoningDeletesTheUnfinishedFile) {
     (*w)->Submit();
     EXPECT_FALSE((*w)->result().ok());  // not done
   }
-  auto names = env_.ListDir(dir);
-  ASSERT_TRUE(names.ok());
-  EXPECT_TRUE(names->empty());
+  ExpectNoFileIn(dir);
 }
 
 TEST(FramedEntriesTest, LengthsThatDoNotWalkTheBufferAreCorruption) {

@@ -421,6 +421,7 @@ void FaultInjectionEnv::HoldWrites(bool hold) {
 
 void FaultInjectionEnv::WaitWhileWritesHeld() {
   std::unique_lock hold(hold_mu_);
+  if (!hold_writes_) return;
   ++held_writes_;
   hold_cv_.wait(hold, [this] { return !hold_writes_; });
   --held_writes_;
