@@ -32,6 +32,15 @@ bool ParseFsyncPolicy(std::string_view s, FsyncPolicy* out) {
   return true;
 }
 
+const char* HugePagesName(HugePages h) {
+  switch (h) {
+    case HugePages::kWhileLoading: return "while-loading";
+    case HugePages::kAlways: return "on";
+    case HugePages::kNever: return "off";
+  }
+  return "?";
+}
+
 const char* SnapshotMethodName(SnapshotMethod m) {
   switch (m) {
     case SnapshotMethod::kCapture: return "capture";
@@ -100,7 +109,7 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
   app.set_version_flag("--version", "tandemd 0.1.0");
   app.set_config("--config", "", "config file: the same keys as the flags, 'key = value' lines");
   std::string listen = "127.0.0.1:6379", advertise, cluster, durability = "majority",
-              fsync = "always", snapshot_method = "capture";
+              fsync = "always", snapshot_method = "capture", huge_pages = "auto";
   app.add_option("--node-id", c.node_id, "this node's id, a positive integer")
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   app.add_option("--listen", listen, "HOST:PORT serving clients and peers");
@@ -128,6 +137,10 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
   app.add_option("--snapshot-method", snapshot_method,
                  "capture (in this process, no fork) | fork (a child process, as Redis)")
       ->check(CLI::IsMember({"capture", "fork"}));
+  app.add_option("--huge-pages", huge_pages,
+                 "auto|on|off: transparent huge pages for the heap (auto: while loading "
+                 "in bulk, never with --snapshot-method fork)")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_option("--wal-segment-bytes", c.wal_segment_bytes, "size of one log segment file")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
   app.add_option("--maxclients", c.maxclients, "maximum connected clients")
@@ -167,6 +180,10 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
                                          : Durability::kMajority;
   ParseFsyncPolicy(fsync, &c.fsync);
   c.snapshot_method = snapshot_method == "fork" ? SnapshotMethod::kFork : SnapshotMethod::kCapture;
+  c.huge_pages = huge_pages == "on"    ? HugePages::kAlways
+                 : huge_pages == "off" ? HugePages::kNever
+                 : c.snapshot_method == SnapshotMethod::kFork ? HugePages::kNever
+                                                                : HugePages::kWhileLoading;
   if (c.election_timeout_ms <= 2 * c.heartbeat_ms) {
     return Status::InvalidArgument("--election-timeout-ms must be more than twice --heartbeat-ms");
   }

@@ -15,12 +15,19 @@ enum class Durability { kLeader, kMajority, kAll };
 enum class FsyncPolicy { kAlways, kEverySec, kNo };
 // How background snapshots are written (server/snapshotter.h).
 enum class SnapshotMethod { kCapture, kFork };
+// When the heap gets transparent huge pages (--huge-pages; util/allocator.h
+// says why): kWhileLoading = while this node builds its state in bulk
+// (recovery at start-up, receiving a snapshot, catching up from the
+// leader's log), kAlways, kNever.
+enum class HugePages { kWhileLoading, kAlways, kNever };
 
 const char* DurabilityName(Durability d);
 const char* FsyncPolicyName(FsyncPolicy f);
 bool ParseFsyncPolicy(std::string_view s, FsyncPolicy* out);
 // "capture" / "fork", as --snapshot-method takes them.
 const char* SnapshotMethodName(SnapshotMethod m);
+// "while-loading" / "on" / "off".
+const char* HugePagesName(HugePages h);
 
 struct HostPort {
   std::string host;
@@ -52,6 +59,9 @@ struct Config {
   // since the last one (0 = never automatically).
   uint64_t snapshot_log_bytes = 64ull << 20;
   SnapshotMethod snapshot_method = SnapshotMethod::kCapture;
+  // --huge-pages auto is kWhileLoading, or kNever with --snapshot-method
+  // fork. kNever is applied by tandemd's main before the heap grows.
+  HugePages huge_pages = HugePages::kWhileLoading;
   uint64_t wal_segment_bytes = 64ull << 20;
   int maxclients = 10000;
   int active_expire_hz = 10;

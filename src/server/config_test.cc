@@ -26,6 +26,21 @@ TEST(Config, DefaultsMatchProductDefinition) {
   EXPECT_EQ(c->durability, Durability::kMajority);
   EXPECT_EQ(c->fsync, FsyncPolicy::kAlways);
   EXPECT_TRUE(c->cluster.empty());
+  EXPECT_EQ(c->snapshot_method, SnapshotMethod::kCapture);
+  EXPECT_EQ(c->huge_pages, HugePages::kWhileLoading);
+}
+
+TEST(Config, HugePagesFollowTheSnapshotMethodUnlessGiven) {
+  auto fork = Parse({"--snapshot-method", "fork"});
+  ASSERT_TRUE(fork.ok()) << fork.status().ToString();
+  EXPECT_EQ(fork->huge_pages, HugePages::kNever);
+  auto fork_on = Parse({"--snapshot-method", "fork", "--huge-pages", "on"});
+  ASSERT_TRUE(fork_on.ok());
+  EXPECT_EQ(fork_on->huge_pages, HugePages::kAlways);
+  auto capture_off = Parse({"--huge-pages", "off"});
+  ASSERT_TRUE(capture_off.ok());
+  EXPECT_EQ(capture_off->huge_pages, HugePages::kNever);
+  EXPECT_FALSE(Parse({"--huge-pages", "always"}).ok());
 }
 
 TEST(Config, ParsesFlags) {

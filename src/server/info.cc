@@ -70,6 +70,8 @@ Lines MemorySection(Server& s) {
   Add(l, "maxmemory", 0);
   Add(l, "maxmemory_policy", "noeviction");
   Add(l, "mem_allocator", AllocatorName());
+  Add(l, "tandem_huge_pages", TransparentHugePagesState());
+  Add(l, "tandem_huge_pages_policy", HugePagesName(s.config().huge_pages));
   return l;
 }
 

@@ -213,6 +213,10 @@ bool Replicator::catching_up() const {
   return !core_->IsLeader() &&
          core_->leader_commit_index() > applied_index_ + kCatchingUpLagEntries;
 }
+bool Replicator::building_state() const {
+  return catching_up() || receive_ != nullptr || received_snapshot_index_ != 0 ||
+         (!core_->IsLeader() && core_->leader_commit_index() == 0);
+}
 replication::CoreStatus Replicator::status() const { return core_->GetStatus(); }
 
 std::optional<HostPort> Replicator::leader_address() const {

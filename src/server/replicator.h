@@ -133,6 +133,10 @@ class Replicator {
   // or restarted node catching up. It fsyncs in the background meanwhile
   // (FlushJournal) and the server holds off its automatic snapshots.
   bool catching_up() const;
+  // Follower: catching up, receiving a snapshot or holding one received and
+  // not yet installed, or not yet told a commit index by a leader (just
+  // started, maybe empty): its state may be about to grow in bulk.
+  bool building_state() const;
   std::vector<FollowerInfo> followers() const;
   int64_t last_election_unix_ms() const { return last_election_unix_ms_; }
   // Times the event loop did not run for half an election timeout or more

@@ -12,6 +12,7 @@
 #include <asio/write.hpp>
 #include <asio/post.hpp>
 #include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <filesystem>
 
@@ -186,9 +187,13 @@ Status Server::Start() {
   TANDEM_RETURN_IF_ERROR(OpenDataDir());
   TANDEM_RETURN_IF_ERROR(Recover());
   TANDEM_RETURN_IF_ERROR(BindListener());
-  spdlog::info("tandemd node {} ready on {} (data dir {}, fsync {}, pid {})", config_.node_id,
-               config_.listen.host + ":" + std::to_string(bound_port_), config_.data_dir,
-               FsyncPolicyName(config_.fsync), getpid());
+  UpdateHugePages();
+  spdlog::info(
+      "tandemd node {} ready on {} (data dir {}, fsync {}, snapshots by {}, huge pages {} ({}), "
+      "pid {})",
+      config_.node_id, config_.listen.host + ":" + std::to_string(bound_port_), config_.data_dir,
+      FsyncPolicyName(config_.fsync), SnapshotMethodName(config_.snapshot_method),
+      HugePagesName(config_.huge_pages), TransparentHugePagesState(), getpid());
   return Status::Ok();
 }
 
@@ -694,9 +699,24 @@ void Server::OnCronTick() {
   }
   MaybeAutoSnapshot();
   MaybeReleaseFreeMemory();
+  UpdateHugePages();
   // Blocked clients with deadlines are woken by their own timers; this
   // catches replication changes that did not post progress.
   WakeReleasableClients();
+}
+
+void Server::UpdateHugePages() {
+  if (config_.huge_pages != HugePages::kWhileLoading) return;
+  bool want = replicator_ && replicator_->building_state();
+  if (want == huge_pages_allowed_) return;
+  if (!SetTransparentHugePages(want)) {
+    spdlog::warn("cannot {} transparent huge pages: {}", want ? "allow" : "forbid",
+                 std::strerror(errno));
+    return;
+  }
+  huge_pages_allowed_ = want;
+  spdlog::debug("transparent huge pages {}", want ? "allowed: building the state in bulk"
+                                                   : "forbidden: state built");
 }
 
 void Server::MaybeReleaseFreeMemory() {

@@ -120,6 +120,11 @@ class Server {
   // system (util/allocator.h); jemalloc's own decay returns it only when it
   // next allocates. Not under load: it walks the heap (up to tens of ms).
   void MaybeReleaseFreeMemory();
+  // --huge-pages auto (HugePages::kWhileLoading): allows transparent huge
+  // pages (util/allocator.h) while this node builds its state in bulk (a
+  // follower receiving a snapshot or catching up; recovery at start-up runs
+  // with them), forbids them otherwise. Checked every cron tick.
+  void UpdateHugePages();
   // Leader: a connected follower that answers is more than 1000 entries
   // behind and still within this node's log (not waiting for a snapshot).
   bool FollowerCatchingUpFromLog() const;
@@ -172,6 +177,7 @@ class Server {
   uint64_t next_client_id_ = 1;
   bool flush_scheduled_ = false;
   bool shutting_down_ = false;
+  bool huge_pages_allowed_ = true;  // the process starts with them allowed
   int exit_code_ = 0;
   int64_t start_time_ms_ = 0;
   int64_t last_now_ms_ = 0;  // the state machine's clock never goes back

@@ -6,6 +6,16 @@
 #include "server/config.h"
 #include "server/logging.h"
 #include "server/server.h"
+#include "util/allocator.h"
+
+// jemalloc reads its options from this symbol before main: the heap asks
+// for transparent huge pages (util/allocator.h) whenever the process allows
+// them; --huge-pages says when (main forbids them at once for `off`, the
+// server switches them for `auto`). MALLOC_CONF in the environment
+// overrides this. Unused under glibc's malloc.
+extern "C" {
+const char* malloc_conf = tandem::kTandemJemallocConf;
+}
 
 int main(int argc, char** argv) {
   auto config = tandem::server::ParseCommandLine(argc, argv);
@@ -13,6 +23,10 @@ int main(int argc, char** argv) {
     if (config.status().IsNotFound()) return 0;  // --help / --version printed
     std::fprintf(stderr, "tandemd: %s\n", config.status().message().c_str());
     return 2;
+  }
+  if (config->huge_pages == tandem::server::HugePages::kNever &&
+      !tandem::SetTransparentHugePages(false)) {
+    std::perror("tandemd: prctl(PR_SET_THP_DISABLE)");  // older kernel: runs on with THP
   }
   tandem::Status st =
       tandem::server::SetUpLogging(config->log_level, config->log_file, config->node_id);

@@ -1,11 +1,14 @@
 #include "util/allocator.h"
 
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <limits>
+#include <string_view>
 
 // jemalloc's control interface. Weak: null unless jemalloc is linked (or
 // preloaded), which is how this file tells the allocators apart.
@@ -20,6 +23,27 @@ bool JemallocLinked() { return mallctl != nullptr; }
 // jemalloc's MALLCTL_ARENAS_ALL: "arena.<i>.purge" with i = 4096 purges
 // every arena.
 constexpr const char* kPurgeAllArenas = "arena.4096.purge";
+
+// The system's THP mode: the bracketed word of
+// /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise] never"),
+// empty if the kernel has none.
+std::string SystemThpMode() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (!std::getline(f, line)) return "";
+  size_t open = line.find('['), close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "";
+  return line.substr(open + 1, close - open - 1);
+}
+
+// jemalloc's "opt.thp": "always" when it marks its heap for huge pages.
+bool AllocatorAsksForHugePages() {
+  if (!JemallocLinked()) return false;
+  const char* thp = nullptr;
+  size_t len = sizeof(thp);
+  return mallctl("opt.thp", &thp, &len, nullptr, 0) == 0 && thp != nullptr &&
+         std::string_view(thp) == "always";
+}
 
 }  // namespace
 
@@ -57,6 +81,29 @@ size_t ProcessRssBytes() {
   size_t pages_total = 0, pages_resident = 0;
   if (!(statm >> pages_total >> pages_resident)) return 0;
   return pages_resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+size_t AnonHugePageBytes() {
+  std::ifstream f("/proc/self/smaps_rollup");
+  std::string key;
+  size_t kib = 0;
+  while (f >> key) {
+    if (key == "AnonHugePages:") return f >> kib ? kib * 1024 : 0;
+    f.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+bool SetTransparentHugePages(bool on) {
+  return prctl(PR_SET_THP_DISABLE, on ? 0 : 1, 0, 0, 0) == 0;
+}
+
+std::string TransparentHugePagesState() {
+  std::string mode = SystemThpMode();
+  if (mode.empty() || mode == "never") return "unavailable";
+  if (prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1) return "off";
+  if (mode == "always" || AllocatorAsksForHugePages()) return "on";
+  return "off";
 }
 
 FreeMemoryReport ReleaseFreeHeapMemory() {

@@ -46,4 +46,38 @@ FreeMemoryReport ReleaseFreeHeapMemory();
 // cannot be read).
 size_t ProcessRssBytes();
 
+// Transparent huge pages (THP). tandemd builds jemalloc's "thp:always" into
+// its binary (src/tools/tandemd.cc), so jemalloc marks its heap with
+// madvise(MADV_HUGEPAGE) and, where the system's THP mode is "madvise" or
+// "always", new heap memory is backed by 2 MiB pages while they are enabled
+// for the process: a page fault per 2 MiB instead of per 4 KiB as the heap
+// grows. On this VM a fault costs tens of microseconds: a new follower's
+// 1 GiB catch-up took 5.1-5.9 s instead of 14.1-14.6 s (docs/benchmarks.md,
+// seventh session). But left on under a steady load, GETs of 1 KB values
+// after a burst of SETs ran at half the speed, and after a fork() every first
+// write to a 2 MiB page copies all of it (a forked snapshot under writes
+// stalled the server for seconds; Redis turns THP off for itself). So
+// tandemd turns them on only while it builds its state in bulk
+// (server/server.h, --huge-pages).
+//
+// SetTransparentHugePages(on) allows or forbids them for the whole process
+// and its children from now on (prctl PR_SET_THP_DISABLE): memory already
+// faulted in keeps its pages. False (errno set) if the kernel refused.
+bool SetTransparentHugePages(bool on);
+
+// jemalloc's options built into tandemd (its `malloc_conf` symbol, read
+// before main): huge pages for the heap and for jemalloc's own metadata.
+inline constexpr char kTandemJemallocConf[] = "thp:always,metadata_thp:auto";
+
+// Bytes of this process's memory now backed by huge pages (AnonHugePages
+// of /proc/self/smaps_rollup; 0 if unreadable). Walks the page tables: not
+// for a hot path.
+size_t AnonHugePageBytes();
+
+// What new heap memory gets: "on" (huge pages where the kernel can find
+// them), "off" (this process turned them off, or its allocator does not ask
+// for them under the system's "madvise" mode) or "unavailable" (the system's
+// mode is "never", or the kernel has no THP).
+std::string TransparentHugePagesState();
+
 }  // namespace tandem

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -15,6 +16,13 @@
 #if __has_feature(address_sanitizer)
 #define TANDEM_ASAN 1
 #endif
+#endif
+
+#if defined(TANDEM_EXPECT_JEMALLOC)
+// As tandemd: jemalloc asks for huge pages (util/allocator.h).
+extern "C" {
+const char* malloc_conf = tandem::kTandemJemallocConf;
+}
 #endif
 
 // One suite name per binary: ctest names tests by suite and test.
@@ -77,6 +85,28 @@ ALLOCATOR_TEST(ProcessRssBytesSeesTouchedMemory) {
   auto block = std::make_unique<char[]>(32 * kMiB);
   std::memset(block.get(), 1, 32 * kMiB);
   EXPECT_GE(ProcessRssBytes(), before + 31 * kMiB);
+}
+
+ALLOCATOR_TEST(HugePagesOnlyWhileEnabled) {
+  std::string state = TransparentHugePagesState();
+  if (state == "unavailable") GTEST_SKIP() << "this system's THP mode is never";
+#if defined(TANDEM_EXPECT_JEMALLOC) && !defined(TANDEM_ASAN)
+  // The heap asks for huge pages: 64 MiB touched gets some.
+  EXPECT_EQ(state, "on");
+  size_t huge_before = AnonHugePageBytes();
+  auto block = std::make_unique<char[]>(64 * kMiB);
+  std::memset(block.get(), 1, 64 * kMiB);
+  EXPECT_GE(AnonHugePageBytes(), huge_before + 2 * kMiB);
+#endif
+  ASSERT_TRUE(SetTransparentHugePages(false));
+  EXPECT_EQ(TransparentHugePagesState(), "off");
+  // No new huge page for memory touched from now on.
+  size_t huge_after_disable = AnonHugePageBytes();
+  auto more = std::make_unique<char[]>(64 * kMiB);
+  std::memset(more.get(), 1, 64 * kMiB);
+  EXPECT_LE(AnonHugePageBytes(), huge_after_disable);
+  ASSERT_TRUE(SetTransparentHugePages(true));
+  EXPECT_EQ(TransparentHugePagesState(), state);
 }
 
 }  // namespace

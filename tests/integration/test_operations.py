@@ -140,6 +140,56 @@ def test_info_memory_names_the_allocator_and_counts_what_is_allocated(r):
     assert after["used_memory_rss"] >= after["used_memory"] // 2
 
 
+def system_thp_mode():
+    """The bracketed word of the kernel's THP setting ("never" if it has none)."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            text = f.read()
+    except OSError:
+        return "never"
+    return text[text.index("[") + 1:text.index("]")]
+
+
+def proc_field(pid, file, key):
+    """An integer field of /proc/PID/FILE ("THP_enabled:", "AnonHugePages:")."""
+    with open(f"/proc/{pid}/{file}") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1])
+    raise AssertionError(f"{key} not in /proc/{pid}/{file}")
+
+
+@pytest.mark.parametrize("args, wanted", [
+    # auto: only while building the state in bulk, which a single node does
+    # only at start-up (tests/cluster/test_catchup.py has a new follower's).
+    ([], False),
+    (["--huge-pages", "on"], True),
+    (["--huge-pages", "off"], False),
+    (["--snapshot-method", "fork"], False),
+    (["--snapshot-method", "fork", "--huge-pages", "on"], True),
+])
+def test_huge_pages_back_the_heap_as_asked(tandem_factory, args, wanted):
+    mode = system_thp_mode()
+    if mode == "never":
+        pytest.skip("this system's transparent huge pages are off")
+    node = tandem_factory(extra_args=args).start()
+    c = node.client()
+    pid = node.proc.pid
+    assert proc_field(pid, "status", "THP_enabled:") == (1 if wanted else 0)
+    on = wanted and (built_with_jemalloc() or mode == "always")
+    assert c.info("memory")["tandem_huge_pages"] == ("on" if on else "off")
+    value = "v" * 100000
+    pipe = c.pipeline(transaction=False)
+    for i in range(640):
+        pipe.set(f"big:{i}", value)
+    pipe.execute()
+    huge_kib = proc_field(pid, "smaps_rollup", "AnonHugePages:")
+    if on:
+        assert huge_kib >= 2048, "64 MB of values and not one huge page"
+    else:
+        assert huge_kib <= 4096, f"{huge_kib} KiB in huge pages with them off"
+
+
 def test_redis_cli_drives_the_server(tandem):
     def cli(*args):
         return subprocess.run(["redis-cli", "-p", str(tandem.port)] + list(args),
