@@ -214,8 +214,12 @@ bool Replicator::catching_up() const {
          core_->leader_commit_index() > applied_index_ + kCatchingUpLagEntries;
 }
 bool Replicator::building_state() const {
-  return catching_up() || receive_ != nullptr || received_snapshot_index_ != 0 ||
-         (!core_->IsLeader() && core_->leader_commit_index() == 0);
+  constexpr int64_t kLiveSnapshotStreamMs = 2000;
+  if (core_->IsLeader()) return false;
+  if (!leader_commit_seen_ || catching_up()) return true;
+  if (received_snapshot_index_ > applied_index_) return true;
+  return receive_ != nullptr &&
+         server_.clock().MonotonicMs() - last_snapshot_chunk_mono_ms_ < kLiveSnapshotStreamMs;
 }
 replication::CoreStatus Replicator::status() const { return core_->GetStatus(); }
 
@@ -343,6 +347,7 @@ void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
   }
   Status st = core_->Step(std::move(msg).value());
   if (!st.ok()) spdlog::debug("peer {} message rejected: {}", from, st.ToString());
+  if (core_->leader_commit_index() > 0) leader_commit_seen_ = true;
   if (core_->IsLeader() != was_leader_) {
     // The role changed: bring the server's state in line (apply the log on
     // becoming leader, rebuild on losing it) before any other handler runs.
@@ -387,6 +392,7 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
     spdlog::warn("snapshot chunk at {} rejected: {}", chunk.offset, st.ToString());
     return;
   }
+  last_snapshot_chunk_mono_ms_ = server_.clock().MonotonicMs();
   if (receive_->receiver->complete()) {
     auto info = receive_->receiver->Finish(/*keep=*/2);
     if (!info.ok()) {

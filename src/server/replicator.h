@@ -133,9 +133,11 @@ class Replicator {
   // or restarted node catching up. It fsyncs in the background meanwhile
   // (FlushJournal) and the server holds off its automatic snapshots.
   bool catching_up() const;
-  // Follower: catching up, receiving a snapshot or holding one received and
-  // not yet installed, or not yet told a commit index by a leader (just
-  // started, maybe empty): its state may be about to grow in bulk.
+  // Follower whose state may be about to grow in bulk: no leader has told
+  // it a commit index since it started (maybe empty), it is catching up,
+  // a snapshot stream to it is live (a chunk within the last 2 s), or it
+  // holds a received snapshot beyond what it has applied, not yet
+  // installed. Never a leader.
   bool building_state() const;
   std::vector<FollowerInfo> followers() const;
   int64_t last_election_unix_ms() const { return last_election_unix_ms_; }
@@ -192,6 +194,8 @@ class Replicator {
   uint64_t confirmed_read_round_ = 0;
   uint64_t inflight_read_round_ = 0;
   int64_t last_leader_contact_mono_ms_ = 0;
+  int64_t last_snapshot_chunk_mono_ms_ = 0;
+  bool leader_commit_seen_ = false;  // a leader's append carried a commit index
   int64_t last_tick_mono_ms_ = 0;
   int64_t last_election_unix_ms_ = 0;
   uint64_t loop_stalls_ = 0;

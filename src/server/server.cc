@@ -706,17 +706,17 @@ void Server::OnCronTick() {
 }
 
 void Server::UpdateHugePages() {
-  if (config_.huge_pages != HugePages::kWhileLoading) return;
+  if (config_.huge_pages != HugePages::kWhileLoading || huge_pages_failed_) return;
   bool want = replicator_ && replicator_->building_state();
-  if (want == huge_pages_allowed_) return;
+  if (want == TransparentHugePagesAllowed()) return;
   if (!SetTransparentHugePages(want)) {
-    spdlog::warn("cannot {} transparent huge pages: {}", want ? "allow" : "forbid",
-                 std::strerror(errno));
+    spdlog::warn("cannot {} transparent huge pages ({}); leaving them as they are",
+                 want ? "allow" : "forbid", std::strerror(errno));
+    huge_pages_failed_ = true;
     return;
   }
-  huge_pages_allowed_ = want;
-  spdlog::debug("transparent huge pages {}", want ? "allowed: building the state in bulk"
-                                                   : "forbidden: state built");
+  spdlog::info("transparent huge pages {}", want ? "allowed: building the state in bulk"
+                                                  : "forbidden: state built");
 }
 
 void Server::MaybeReleaseFreeMemory() {

@@ -177,7 +177,7 @@ class Server {
   uint64_t next_client_id_ = 1;
   bool flush_scheduled_ = false;
   bool shutting_down_ = false;
-  bool huge_pages_allowed_ = true;  // the process starts with them allowed
+  bool huge_pages_failed_ = false;  // prctl refused once: stop asking
   int exit_code_ = 0;
   int64_t start_time_ms_ = 0;
   int64_t last_now_ms_ = 0;  // the state machine's clock never goes back

@@ -10,9 +10,10 @@
 
 // jemalloc reads its options from this symbol before main: the heap asks
 // for transparent huge pages (util/allocator.h) whenever the process allows
-// them; --huge-pages says when (main forbids them at once for `off`, the
-// server switches them for `auto`). MALLOC_CONF in the environment
-// overrides this. Unused under glibc's malloc.
+// them; --huge-pages says when (main forbids them for `off` once the flags
+// are parsed, the server switches them for `auto`). Keys MALLOC_CONF sets
+// in the environment override these. Unused under glibc's malloc (also
+// with jemalloc preloaded: then this symbol is not exported).
 extern "C" {
 const char* malloc_conf = tandem::kTandemJemallocConf;
 }
@@ -24,9 +25,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tandemd: %s\n", config.status().message().c_str());
     return 2;
   }
-  if (config->huge_pages == tandem::server::HugePages::kNever &&
-      !tandem::SetTransparentHugePages(false)) {
-    std::perror("tandemd: prctl(PR_SET_THP_DISABLE)");  // older kernel: runs on with THP
+  // Allowed for recovery unless `off` (the flag is inherited: a launcher may
+  // have forbidden them); the server switches them for `auto`.
+  bool allow_huge_pages = config->huge_pages != tandem::server::HugePages::kNever;
+  if (allow_huge_pages != tandem::TransparentHugePagesAllowed() &&
+      !tandem::SetTransparentHugePages(allow_huge_pages)) {
+    std::perror("tandemd: prctl(PR_SET_THP_DISABLE)");  // runs on as it is
   }
   tandem::Status st =
       tandem::server::SetUpLogging(config->log_level, config->log_file, config->node_id);

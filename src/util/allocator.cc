@@ -94,14 +94,16 @@ size_t AnonHugePageBytes() {
   return 0;
 }
 
-bool SetTransparentHugePages(bool on) {
-  return prctl(PR_SET_THP_DISABLE, on ? 0 : 1, 0, 0, 0) == 0;
+bool SetTransparentHugePages(bool allow) {
+  return prctl(PR_SET_THP_DISABLE, allow ? 0 : 1, 0, 0, 0) == 0;
 }
+
+bool TransparentHugePagesAllowed() { return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0; }
 
 std::string TransparentHugePagesState() {
   std::string mode = SystemThpMode();
   if (mode.empty() || mode == "never") return "unavailable";
-  if (prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1) return "off";
+  if (!TransparentHugePagesAllowed()) return "off";
   if (mode == "always" || AllocatorAsksForHugePages()) return "on";
   return "off";
 }

@@ -1,5 +1,6 @@
-// The process's memory allocator: which one it is, what it holds, and
-// returning freed memory to the operating system.
+// The process's memory allocator: which one it is, what it holds,
+// returning freed memory to the operating system, and transparent huge
+// pages for the heap.
 //
 // tandemd links jemalloc (as redis-server does; CMake option
 // TANDEM_JEMALLOC, off in sanitizer and fuzz builds, which need the
@@ -46,24 +47,29 @@ FreeMemoryReport ReleaseFreeHeapMemory();
 // cannot be read).
 size_t ProcessRssBytes();
 
-// Transparent huge pages (THP). tandemd builds jemalloc's "thp:always" into
-// its binary (src/tools/tandemd.cc), so jemalloc marks its heap with
-// madvise(MADV_HUGEPAGE) and, where the system's THP mode is "madvise" or
-// "always", new heap memory is backed by 2 MiB pages while they are enabled
-// for the process: a page fault per 2 MiB instead of per 4 KiB as the heap
-// grows. On this VM a fault costs tens of microseconds: a new follower's
-// 1 GiB catch-up took 5.1-5.9 s instead of 14.1-14.6 s (docs/benchmarks.md,
-// seventh session). But left on under a steady load, GETs of 1 KB values
-// after a burst of SETs ran at half the speed, and after a fork() every first
-// write to a 2 MiB page copies all of it (a forked snapshot under writes
-// stalled the server for seconds; Redis turns THP off for itself). So
-// tandemd turns them on only while it builds its state in bulk
-// (server/server.h, --huge-pages).
+// Transparent huge pages (THP). tandemd defines jemalloc's `malloc_conf`
+// as kTandemJemallocConf (src/tools/tandemd.cc): "thp:always" makes jemalloc
+// madvise(MADV_HUGEPAGE) its heap when the system's THP mode is "madvise"
+// (under "always" the kernel needs no asking), so new heap memory may be
+// backed by 2 MiB pages while the process allows them: a page fault per 2
+// MiB instead of per 4 KiB as the heap grows. On this VM a fault costs tens
+// of microseconds: a new follower's 1 GiB catch-up took 5.1-5.9 s instead
+// of 14.1-14.6 s with every node allowing them (docs/benchmarks.md, seventh
+// session). But allowed all the time, GETs of 1 KB values after a burst of
+// SETs ran at half the speed in the benchmark, and after a fork() the
+// copy-on-write of huge pages stalled a forked snapshot's parent for
+// seconds (Redis forbids THP for itself). So by default (--huge-pages auto)
+// tandemd allows them only while it builds its state in bulk
+// (Server::UpdateHugePages).
 //
-// SetTransparentHugePages(on) allows or forbids them for the whole process
-// and its children from now on (prctl PR_SET_THP_DISABLE): memory already
-// faulted in keeps its pages. False (errno set) if the kernel refused.
-bool SetTransparentHugePages(bool on);
+// SetTransparentHugePages(allow) allows or forbids them for the whole
+// process and its children from now on (prctl PR_SET_THP_DISABLE): memory
+// already faulted in keeps its pages. False (errno set) if the kernel
+// refused.
+bool SetTransparentHugePages(bool allow);
+// Whether this process allows them now (PR_GET_THP_DISABLE; the flag is
+// inherited from the parent, which may have forbidden them).
+bool TransparentHugePagesAllowed();
 
 // jemalloc's options built into tandemd (its `malloc_conf` symbol, read
 // before main): huge pages for the heap and for jemalloc's own metadata.

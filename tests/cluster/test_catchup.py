@@ -304,14 +304,17 @@ def test_new_follower_builds_its_state_in_huge_pages_and_stops_after(cluster_fac
     down = cluster.followers(leader)[0]
     down.kill()
     down.wipe()
+    leader_before_kib = anon_huge_page_kib(leader)  # what it faulted in while starting
     data = bulk_write(leader, "big", 4000, value_size=16000, batch=100)  # 64 MB
+    leader_grown_kib = anon_huge_page_kib(leader) - leader_before_kib
     down.start()
     cluster.wait_converged(timeout=60)
+    follower_kib = anon_huge_page_kib(down)
     check_writes(down, data)
     wait_until(lambda: down.info("memory")["tandem_huge_pages"] == "off", 10, interval=0.05,
                what="the caught-up follower to forbid huge pages")
-    follower_kib, leader_kib = anon_huge_page_kib(down), anon_huge_page_kib(leader)
-    print(f"huge pages: caught-up follower {follower_kib} KiB, leader {leader_kib} KiB")
-    # The leader keeps what it faulted in while it started (~12 MiB here).
+    print(f"huge pages: caught-up follower {follower_kib} KiB, leader grew by "
+          f"{leader_grown_kib} KiB")
+    # ~48 of the 64 MB arrive while it is more than 1000 entries behind.
     assert follower_kib >= 32 * 1024, "the follower built 64 MB without huge pages"
-    assert leader_kib <= 16 * 1024, "the leader's heap got huge pages under ordinary writes"
+    assert leader_grown_kib <= 0, "the leader's heap got huge pages under ordinary writes"
