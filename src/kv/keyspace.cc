@@ -259,6 +259,11 @@ struct Keyspace::Impl {
     return capture != nullptr && (n->flags & kCaptureParity) != parity;
   }
   void Emit(Node* n) { EmitWithExpire(n, ExpireOf(n)); }
+  // The expiry of the capture's i-th node: recorded if detached, else the
+  // table's.
+  int64_t CapturedExpireAt(size_t i) const {
+    return capture->detached ? capture->detached_expire_at[i] : ExpireOf(capture->nodes[i]);
+  }
   void EmitWithExpire(Node* n, int64_t expire_at) {
     capture->sink(n->key(), n->value(), expire_at);
     MarkEmitted(n);
@@ -404,7 +409,7 @@ void Keyspace::Clear() {
       Node* n = c->nodes[i];
       if (!impl_->Pending(n)) continue;
       keep.push_back(n);
-      keep_expire_at.push_back(c->detached ? c->detached_expire_at[i] : impl_->ExpireOf(n));
+      keep_expire_at.push_back(impl_->CapturedExpireAt(i));
       if (c->detached) c->nodes[i] = nullptr;  // not freed below
     }
     if (c->detached) std::erase(c->nodes, nullptr);
@@ -517,12 +522,7 @@ bool Keyspace::CaptureStep(size_t max_keys) {
   size_t end = std::min(c->nodes.size(), c->next + max_keys);
   for (; c->next < end; ++c->next) {
     Node* n = c->nodes[c->next];
-    if (!impl_->Pending(n)) continue;
-    if (c->detached) {
-      impl_->EmitWithExpire(n, c->detached_expire_at[c->next]);
-    } else {
-      impl_->Emit(n);
-    }
+    if (impl_->Pending(n)) impl_->EmitWithExpire(n, impl_->CapturedExpireAt(c->next));
   }
   return c->next < c->nodes.size();
 }

@@ -121,9 +121,9 @@ class Server {
   // next allocates. Not under load: it walks the heap (up to tens of ms).
   void MaybeReleaseFreeMemory();
   // --huge-pages auto (HugePages::kWhileLoading): allows transparent huge
-  // pages (util/allocator.h) while this node builds its state in bulk (a
-  // follower receiving a snapshot or catching up; recovery at start-up runs
-  // with them), forbids them otherwise. Checked every cron tick.
+  // pages (util/allocator.h) while this node builds its state in bulk
+  // (Replicator::building_state; recovery at start-up runs with them, as
+  // main leaves them), forbids them otherwise. Checked every cron tick.
   void UpdateHugePages();
   // Leader: a connected follower that answers is more than 1000 entries
   // behind and still within this node's log (not waiting for a snapshot).
