@@ -200,8 +200,15 @@ def test_leader_keeps_its_term_while_streaming_a_large_snapshot(cluster_factory)
     t0 = time.monotonic()
     data = bulk_write(leader, "big", 150000, value_size=1000, batch=1000)
     print(f"150k x 1000-byte SETs in {time.monotonic() - t0:.1f}s")
-    save_when_no_snapshot_runs(leader, 60)
+    # SAVE on every running node, so whichever leads once the node returns
+    # has compacted its log and must stream a snapshot: a synchronous SAVE
+    # of 150 MB can stall a node for longer than the test's election
+    # timeout on a loaded machine, and leadership may move during the SAVEs
+    # (not what this test is about). The term is read after them.
+    for node in cluster.up_nodes():
+        save_when_no_snapshot_runs(node, 60)
     down.wipe()
+    leader = cluster.wait_leader(all_agree=True)
     term = int(leader.info()["tandem_term"])
     offset = os.path.getsize(down.log_path)
     down.start()
