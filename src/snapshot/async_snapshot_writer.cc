@@ -47,11 +47,11 @@ void AsyncSnapshotWriter::Submit() {
     queued_bytes_ += batch_.size();
     queue_.push_back(std::move(batch_));
     batch_ = std::string();
-    // A written batch's buffer again: its pages are already mapped (a
-    // fresh 1 MiB buffer page-faults on every first write).
+    // A written batch's buffer again (spare_).
     if (!spare_.empty()) {
       batch_ = std::move(spare_.back());
       spare_.pop_back();
+      spare_bytes_ -= batch_.capacity();
     }
   }
   cv_.notify_all();
@@ -116,7 +116,9 @@ void AsyncSnapshotWriter::Run() {
     if (!st.ok()) break;
     batch.clear();
     std::lock_guard<std::mutex> lock(mu_);
-    if (spare_.size() < kSpareBatches && batch.capacity() <= kMaxSpareBytes) {
+    if (batch.capacity() <= kMaxSpareBytes &&
+        spare_bytes_ + batch.capacity() <= queue_limit_bytes_) {
+      spare_bytes_ += batch.capacity();
       spare_.push_back(std::move(batch));
     }
   }
