@@ -80,6 +80,7 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::Open(Env* env, const
   rx->file_ = std::move(*file);
   TANDEM_RETURN_IF_ERROR(rx->file_->Truncate(keep));
   rx->next_offset_ = keep;
+  rx->writeback_from_ = keep;
   return rx;
 }
 
@@ -100,6 +101,10 @@ Status SnapshotReceiver::WriteChunk(const SnapshotChunk& chunk) {
   std::string_view fresh = std::string_view(chunk.data).substr(next_offset_ - chunk.offset);
   TANDEM_RETURN_IF_ERROR(file_->WriteAt(next_offset_, fresh));
   next_offset_ = end;
+  if (next_offset_ - writeback_from_ >= kWritebackBytes) {
+    file_->StartWriteback(writeback_from_, next_offset_ - writeback_from_);
+    writeback_from_ = next_offset_;
+  }
   return Status::Ok();
 }
 

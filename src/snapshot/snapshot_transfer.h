@@ -62,8 +62,12 @@ class SnapshotReceiver {
   // Writes a chunk. Corruption if its checksum is wrong (ask for it again);
   // a chunk wholly before next_offset() is a harmless duplicate (OK, ignored);
   // a chunk starting after next_offset() or running past total_size is
-  // InvalidArgument. Overlap with already-received bytes is skipped.
+  // InvalidArgument. Overlap with already-received bytes is skipped. Every
+  // kWritebackBytes received, the disk starts writing them (File::
+  // StartWriteback), so Finish's fsync does not flush the whole file at
+  // once (it held a follower's loop for 0.26 s of a 327 MB snapshot).
   Status WriteChunk(const SnapshotChunk& chunk);
+  static constexpr uint64_t kWritebackBytes = 8u << 20;
 
   // When complete(): fsyncs, verifies the whole file (Corruption: the .recv
   // file is deleted so the transfer restarts at 0), renames it to its final
@@ -81,6 +85,7 @@ class SnapshotReceiver {
   SnapshotOffer offer_;
   std::unique_ptr<File> file_;
   uint64_t next_offset_ = 0;
+  uint64_t writeback_from_ = 0;  // received bytes before it: writeback started
 };
 
 }  // namespace tandem::snapshot

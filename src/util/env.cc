@@ -113,6 +113,11 @@ class PosixFile final : public File {
     return static_cast<uint64_t>(st.st_size);
   }
 
+  void StartWriteback(uint64_t offset, uint64_t length) override {
+    (void)::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(length),
+                            SYNC_FILE_RANGE_WRITE);
+  }
+
  private:
   std::string path_;
   int fd_;
@@ -296,6 +301,10 @@ class FaultInjectionFile final : public File {
   }
 
   Result<uint64_t> Size() override { return base_->Size(); }
+  // Changes nothing the model tracks: only a sync makes data durable.
+  void StartWriteback(uint64_t offset, uint64_t length) override {
+    base_->StartWriteback(offset, length);
+  }
 
  private:
   Status CheckWritable() {

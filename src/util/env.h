@@ -54,6 +54,12 @@ class File {
   // Sets the file size (ftruncate). Also moves the append position there.
   virtual Status Truncate(uint64_t size) = 0;
   virtual Result<uint64_t> Size() = 0;
+  // Starts writing the range's dirty pages to the disk without waiting for
+  // them (sync_file_range SYNC_FILE_RANGE_WRITE), so that a later Sync or
+  // DataSync has less left to wait for. Makes nothing durable by itself
+  // (no metadata, no disk cache flush): only a Sync does, and reports the
+  // errors; so this reports none.
+  virtual void StartWriteback(uint64_t offset, uint64_t length) = 0;
 };
 
 class Env {
