@@ -133,6 +133,7 @@ void AsyncSnapshotWriter::Run() {
   }
   writer_.reset();  // an unfinished .tmp is deleted here, off the loop
   if (!st.ok()) path.clear();
+  std::vector<std::string> spares;  // freed here, before done(): off the loop
   {
     std::lock_guard<std::mutex> lock(mu_);
     done_ = true;
@@ -140,7 +141,10 @@ void AsyncSnapshotWriter::Run() {
     path_ = std::move(path);
     queue_.clear();
     queued_bytes_ = 0;
+    spares.swap(spare_);
+    spare_bytes_ = 0;
   }
+  spares.clear();
   on_event_();
 }
 

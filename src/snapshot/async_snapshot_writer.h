@@ -7,9 +7,10 @@
 // Threading: every method is for the one producer thread (the loop), except
 // that `on_event` runs on the writer thread. Memory: at most about the
 // queue limit queued (Full() tells the producer to stop), as much again in
-// emptied buffers kept for reuse, plus the batch being built, which the producer may keep filling while Full() (a capture
-// hands out every key a command is about to change: bounded by the data
-// changed during the snapshot).
+// emptied buffers kept for reuse (the thread frees them before done()),
+// plus the batch being built, which the producer may keep filling while
+// Full() (a capture hands out every key a command is about to change:
+// bounded by the data changed during the snapshot).
 #pragma once
 
 #include <condition_variable>
@@ -85,8 +86,8 @@ class AsyncSnapshotWriter {
   // pages are mapped already (a fresh buffer page-faults on every first
   // write, and on a VM whose host backs memory on first touch that costs
   // more than the copy into it; measured: two spares against enough for a
-  // whole queue, a 1 GiB capture took 29-43k minor faults and 3.5-3.9 s
-  // against 16-23k and 2.7-2.9 s). At most the queue limit in total
+  // whole queue, a 1 GiB capture took 29-43k minor faults and 3.5-4.2 s
+  // against 16-23k and 2.7-3.5 s). At most the queue limit in total
   // capacity; a buffer over kMaxSpareBytes (a large value) is freed.
   static constexpr size_t kMaxSpareBytes = 4u << 20;
   std::vector<std::string> spare_;

@@ -102,8 +102,11 @@ Status SnapshotReceiver::WriteChunk(const SnapshotChunk& chunk) {
   TANDEM_RETURN_IF_ERROR(file_->WriteAt(next_offset_, fresh));
   next_offset_ = end;
   if (next_offset_ - writeback_from_ >= kWritebackBytes) {
-    file_->StartWriteback(writeback_from_, next_offset_ - writeback_from_);
-    writeback_from_ = next_offset_;
+    // Not the last, partly filled page: the next chunk writes it again.
+    constexpr uint64_t kPageBytes = 4096;
+    uint64_t to = next_offset_ / kPageBytes * kPageBytes;
+    file_->StartWriteback(writeback_from_, to - writeback_from_);
+    writeback_from_ = to;
   }
   return Status::Ok();
 }
@@ -124,6 +127,7 @@ Result<SnapshotInfo> SnapshotReceiver::Finish(size_t keep) {
   if (!st.ok()) {
     if (st.IsCorruption()) (void)env_->DeleteFile(RecvPath());
     next_offset_ = 0;
+    writeback_from_ = 0;
     return st;
   }
   info.path = JoinPath(dir_, SnapshotFileName(offer_.last_index, offer_.last_term));

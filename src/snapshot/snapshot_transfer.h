@@ -63,9 +63,10 @@ class SnapshotReceiver {
   // a chunk wholly before next_offset() is a harmless duplicate (OK, ignored);
   // a chunk starting after next_offset() or running past total_size is
   // InvalidArgument. Overlap with already-received bytes is skipped. Every
-  // kWritebackBytes received, the disk starts writing them (File::
-  // StartWriteback), so Finish's fsync does not flush the whole file at
-  // once (it held a follower's loop for 0.26 s of a 327 MB snapshot).
+  // kWritebackBytes received, the disk starts writing them, up to the last
+  // whole page (File::StartWriteback), so Finish's fsync does not flush the
+  // whole file at once (that fsync took 0.27-0.33 s of a ~300 MB snapshot
+  // on a follower's loop, 0.07-0.17 s with this).
   Status WriteChunk(const SnapshotChunk& chunk);
   static constexpr uint64_t kWritebackBytes = 8u << 20;
 

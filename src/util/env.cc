@@ -114,7 +114,7 @@ class PosixFile final : public File {
   }
 
   void StartWriteback(uint64_t offset, uint64_t length) override {
-    (void)::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(length),
+    (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(length),
                             SYNC_FILE_RANGE_WRITE);
   }
 

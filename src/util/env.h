@@ -55,10 +55,11 @@ class File {
   virtual Status Truncate(uint64_t size) = 0;
   virtual Result<uint64_t> Size() = 0;
   // Starts writing the range's dirty pages to the disk without waiting for
-  // them (sync_file_range SYNC_FILE_RANGE_WRITE), so that a later Sync or
+  // them to be written (sync_file_range SYNC_FILE_RANGE_WRITE; the call may
+  // still block while the device's queue is full), so that a later Sync or
   // DataSync has less left to wait for. Makes nothing durable by itself
-  // (no metadata, no disk cache flush): only a Sync does, and reports the
-  // errors; so this reports none.
+  // (no metadata, no disk cache flush): only Sync or DataSync does, and
+  // reports the errors; so this reports none.
   virtual void StartWriteback(uint64_t offset, uint64_t length) = 0;
 };
 

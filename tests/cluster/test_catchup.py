@@ -208,8 +208,12 @@ def test_leader_keeps_its_term_while_streaming_a_large_snapshot(cluster_factory)
     for node in cluster.up_nodes():
         save_when_no_snapshot_runs(node, 60)
     down.wipe()
-    leader = cluster.wait_leader(all_agree=True)
-    term = int(leader.info()["tandem_term"])
+
+    def leader_and_term():
+        node = cluster.wait_leader(all_agree=True)
+        info = node.info()  # role and term from one reply
+        return (node, int(info["tandem_term"])) if info["tandem_role"] == "leader" else None
+    leader, term = wait_until(leader_and_term, 30, interval=0.1, what="the leader and its term")
     offset = os.path.getsize(down.log_path)
     down.start()
     t1 = time.monotonic()
