@@ -60,6 +60,47 @@ TEST_F(TransferTest, FullTransferInstallsIdenticalFile) {
   EXPECT_FALSE(env_.FileExists(info->path + ".recv"));
 }
 
+TEST_F(TransferTest, ReceiverStartsWritebackOfWholePagesAsItGoes) {
+  // ~20 MiB, sent in chunks that end off page boundaries.
+  auto w = SnapshotWriter::Create(&env_, root_ + "/big", SnapshotMeta{901, 4, 1, ""});
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 20 * 1024; ++i) {
+    ASSERT_TRUE((*w)->Add(std::to_string(i) + std::string(1020, 'v')).ok());
+  }
+  auto path = (*w)->Finish();
+  ASSERT_TRUE(path.ok());
+  auto src = SnapshotChunkSource::Open(&env_, *path);
+  ASSERT_TRUE(src.ok());
+  uint64_t total = (*src)->offer().total_size;
+  auto rx = SnapshotReceiver::Open(&env_, follower_, (*src)->offer());
+  ASSERT_TRUE(rx.ok());
+  Send(src->get(), rx->get(), -1, 65000);
+
+  // Contiguous from 0, each at least kWritebackBytes less a page, ending on
+  // a page boundary at or before what had arrived; the last one within a
+  // step (plus a chunk and a page) of the end.
+  uint64_t expect_offset = 0;
+  int calls = 0;
+  for (const auto& call : env_.writeback_calls()) {
+    if (call.path.find("/follower/") == std::string::npos) continue;
+    ++calls;
+    EXPECT_EQ(call.offset, expect_offset);
+    EXPECT_GE(call.length + 4096, SnapshotReceiver::kWritebackBytes);
+    EXPECT_EQ((call.offset + call.length) % 4096, 0u);
+    expect_offset = call.offset + call.length;
+  }
+  EXPECT_EQ(calls, static_cast<int>(total / SnapshotReceiver::kWritebackBytes));
+  EXPECT_LE(expect_offset, total);
+  EXPECT_GT(expect_offset + SnapshotReceiver::kWritebackBytes + 65000 + 4096, total);
+
+  auto info = (*rx)->Finish();
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  std::string a, b;
+  ASSERT_TRUE(env_.ReadFileToString(*path, &a).ok());
+  ASSERT_TRUE(env_.ReadFileToString(info->path, &b).ok());
+  EXPECT_EQ(a, b);
+}
+
 TEST_F(TransferTest, BrokenConnectionResumesFromLastGoodOffset) {
   auto src = SnapshotChunkSource::Open(&env_, source_path_);
   SnapshotOffer offer = (*src)->offer();

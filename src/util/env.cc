@@ -301,8 +301,12 @@ class FaultInjectionFile final : public File {
   }
 
   Result<uint64_t> Size() override { return base_->Size(); }
-  // Changes nothing the model tracks: only a sync makes data durable.
+  // Recorded only: in the model nothing but a sync makes data durable.
   void StartWriteback(uint64_t offset, uint64_t length) override {
+    {
+      std::lock_guard lock(env_->mu_);
+      env_->writeback_calls_.push_back({path(), offset, length});
+    }
     base_->StartWriteback(offset, length);
   }
 

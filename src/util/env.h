@@ -173,6 +173,16 @@ class FaultInjectionEnv final : public Env {
     std::lock_guard lock(mu_);
     return sync_calls_;
   }
+  // Every File::StartWriteback through this env, in order.
+  struct WritebackCall {
+    std::string path;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  std::vector<WritebackCall> writeback_calls() const {
+    std::lock_guard lock(mu_);
+    return writeback_calls_;
+  }
 
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
@@ -216,6 +226,7 @@ class FaultInjectionEnv final : public Env {
   Fault sync_fault_;
   int write_calls_ = 0;
   int sync_calls_ = 0;
+  std::vector<WritebackCall> writeback_calls_;
   // Tracked files: last synced contents, or nullopt if never synced.
   std::map<std::string, std::optional<std::string>> synced_;
   std::vector<std::string> deleted_;  // paths DeleteFile removed, in order
