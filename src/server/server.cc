@@ -682,7 +682,6 @@ void Server::OnCronTick() {
                     "-UNKNOWN the write's outcome is unknown: a majority holds it but a voter is "
                     "down, so --durability all was not reached\r\n");
   }
-  log_growth_.Observe(journal_.last_index(), now_mono);
   bool snapshot_running = snapshotter_.in_progress();
   if (auto done = snapshotter_.Poll(clock_->NowUnixMs())) {
     pending_compaction_ = *done;
@@ -770,6 +769,11 @@ uint64_t Server::AutoSnapshotThreshold() const {
 }
 
 void Server::MaybeAutoSnapshot() {
+  // Observed here, not only in the cron: replication progress between two
+  // ticks also gets here, and the log may have grown past the threshold
+  // since the last tick saw it (an empty log filled by a burst started a
+  // snapshot within 80 ms).
+  log_growth_.Observe(journal_.last_index(), clock_->MonotonicMs());
   if (config_.snapshot_log_bytes == 0 || snapshotter_.in_progress() || journal_.failed() ||
       pending_compaction_) {
     return;

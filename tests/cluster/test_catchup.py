@@ -245,7 +245,9 @@ def test_followers_hold_off_their_snapshots_while_writes_flow(cluster_factory):
     when their log reaches 4x the threshold."""
     cluster = cluster_factory(3)
     for node in cluster:
-        node.extra_args = ["--snapshot-log-bytes", "1048576"]
+        # One cron tick a second: most replication progress between two
+        # ticks, where a snapshot may also start.
+        node.extra_args = ["--snapshot-log-bytes", "1048576", "--active-expire-hz", "1"]
     leader = cluster.start()
     # ~3 MB of log without a pause: 3x the threshold, under 4x.
     data = bulk_write(leader, "flow", 3000, value_size=1000, batch=100)
