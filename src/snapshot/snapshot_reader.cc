@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "util/coding.h"
+#include <span>
 
 namespace tandem::snapshot {
 
@@ -16,88 +16,34 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(Env* env, const std
   auto size = (*file)->Size();
   if (!size.ok()) return size.status();
   std::unique_ptr<SnapshotReader> reader(new SnapshotReader(std::move(*file), *size));
-  size_t need = kFixedHeaderSize;
+  std::string_view unused;
+  SnapshotDecoder::Step step;
+  TANDEM_RETURN_IF_ERROR(reader->Step(&unused, &step));
+  if (step != SnapshotDecoder::Step::kHeader) return reader->decoder_.Error("no header");
+  return reader;
+}
+
+Status SnapshotReader::Step(std::string_view* entry, SnapshotDecoder::Step* step) {
   for (;;) {
-    Status fill = reader->Fill(need);
-    if (!fill.ok() && !fill.IsCorruption()) return fill;  // I/O error
-    size_t header_size = 0;
-    size_t more = 0;
-    Status st =
-        DecodeSnapshotHeader(std::string_view(reader->buf_), &reader->meta_, &header_size, &more);
-    if (st.ok()) {
-      reader->Consume(header_size);
-      return reader;
-    }
-    if (fill.ok() && more > need) {
-      need = more;  // the metadata is longer than what was read: read more
-      continue;
-    }
-    return reader->Error(st.message());
-  }
-}
-
-Status SnapshotReader::Error(const std::string& what) const {
-  return Status::Corruption("snapshot " + file_->path() + " offset " + std::to_string(offset_) +
-                            ": " + what);
-}
-
-Status SnapshotReader::Fill(size_t n) {
-  if (buf_.size() - pos_ >= n) return Status::Ok();
-  buf_.erase(0, pos_);
-  pos_ = 0;
-  while (buf_.size() < n) {
-    if (file_pos_ >= size_) return Error("unexpected end of file");
+    TANDEM_RETURN_IF_ERROR(decoder_.Next(entry, step));
+    if (*step != SnapshotDecoder::Step::kNeedMore) return Status::Ok();
+    if (file_pos_ >= size_) return decoder_.Error("unexpected end of file");
     size_t want = static_cast<size_t>(
-        std::min<uint64_t>(std::max(kReadChunk, n - buf_.size()), size_ - file_pos_));
-    size_t old = buf_.size();
-    buf_.resize(old + want);
-    auto got = file_->ReadAt(file_pos_, want, buf_.data() + old);
+        std::min<uint64_t>(std::max(kReadChunk, decoder_.need()), size_ - file_pos_));
+    std::span<char> space = decoder_.AppendSpace(want);
+    auto got = file_->ReadAt(file_pos_, want, space.data());
     if (!got.ok()) return got.status();
-    buf_.resize(old + *got);
-    if (*got == 0) return Error("unexpected end of file");
+    decoder_.Appended(*got);
+    if (*got == 0) return decoder_.Error("unexpected end of file");
     file_pos_ += *got;
   }
-  return Status::Ok();
-}
-
-std::string_view SnapshotReader::Consume(size_t n) {
-  std::string_view out = std::string_view(buf_).substr(pos_, n);
-  checksum_.Update(out);
-  pos_ += n;
-  offset_ += n;
-  return out;
 }
 
 Status SnapshotReader::Next(std::string_view* entry, bool* done) {
-  *done = false;
-  TANDEM_RETURN_IF_ERROR(Fill(kEntryHeaderSize));
-  const char* p = buf_.data() + pos_;
-  uint32_t length = DecodeFixed32(p);
-  if (length == kTrailerMarker) {
-    TANDEM_RETURN_IF_ERROR(Fill(kTrailerSize));
-    p = buf_.data() + pos_;
-    uint64_t count = DecodeFixed64(p + 8);
-    uint64_t stored = DecodeFixed64(p + 16);
-    if (DecodeFixed32(p + 4) != 0) return Error("bad trailer");
-    Consume(16);
-    if (stored != checksum_.Digest()) return Error("whole-file checksum mismatch");
-    if (count != entries_read_) {
-      return Error("trailer says " + std::to_string(count) + " entries, read " +
-                   std::to_string(entries_read_));
-    }
-    pos_ += 8;
-    offset_ += 8;
-    if (offset_ != size_) return Error("bytes after the trailer");
-    *done = true;
-    return Status::Ok();
-  }
-  if (length > kMaxEntrySize) return Error("bad entry length " + std::to_string(length));
-  uint32_t expected = DecodeFixed32(p + 4);
-  TANDEM_RETURN_IF_ERROR(Fill(kEntryHeaderSize + length));
-  std::string_view bytes = std::string_view(buf_).substr(pos_ + kEntryHeaderSize, length);
-  if (SnapshotEntryChecksum(bytes) != expected) return Error("entry checksum mismatch");
-  *entry = Consume(kEntryHeaderSize + length).substr(kEntryHeaderSize);
-  ++entries_read_;
+  SnapshotDecoder::Step step;
+  TANDEM_RETURN_IF_ERROR(Step(entry, &step));
+  *done = step == SnapshotDecoder::Step::kDone;
+  if (*done && decoder_.offset() != size_) return decoder_.Error("bytes after the trailer");
   return Status::Ok();
 }
 

@@ -1,6 +1,5 @@
-// SnapshotReader: streams and verifies a snapshot file (docs/formats.md).
-// Every entry's checksum is checked as it is read; at the end the trailer's
-// entry count and whole-file checksum are checked. Plain blocking reads.
+// SnapshotReader: streams and verifies a snapshot file (docs/formats.md):
+// a SnapshotDecoder fed by plain blocking reads of the file.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "snapshot/snapshot_decoder.h"
 #include "snapshot/snapshot_format.h"
-#include "util/checksum.h"
 #include "util/env.h"
 #include "util/result.h"
 
@@ -20,7 +19,7 @@ class SnapshotReader {
   // Opens `path` and decodes its header. Corruption if the header is bad.
   static Result<std::unique_ptr<SnapshotReader>> Open(Env* env, const std::string& path);
 
-  const SnapshotMeta& meta() const { return meta_; }
+  const SnapshotMeta& meta() const { return decoder_.meta(); }
 
   // Reads the next entry into *entry (valid until the next call) and sets
   // *done = false; at the trailer verifies it and sets *done = true. Any bad
@@ -30,25 +29,19 @@ class SnapshotReader {
 
   // Bytes verified so far: the end of the last entry (or header) returned,
   // or the file size once done.
-  uint64_t offset() const { return offset_; }
-  uint64_t entries_read() const { return entries_read_; }
+  uint64_t offset() const { return decoder_.offset(); }
+  uint64_t entries_read() const { return decoder_.entries_read(); }
 
  private:
-  SnapshotReader(std::unique_ptr<File> file, uint64_t size) : file_(std::move(file)), size_(size) {}
-  // Makes at least n unread bytes available in buf_.
-  Status Fill(size_t n);
-  Status Error(const std::string& what) const;
-  std::string_view Consume(size_t n);
+  SnapshotReader(std::unique_ptr<File> file, uint64_t size)
+      : file_(std::move(file)), size_(size), decoder_(file_->path()) {}
+  // Decodes the next step, reading from the file as the decoder needs.
+  Status Step(std::string_view* entry, SnapshotDecoder::Step* step);
 
   std::unique_ptr<File> file_;
   uint64_t size_;
-  SnapshotMeta meta_;
-  std::string buf_;
-  size_t pos_ = 0;
   uint64_t file_pos_ = 0;  // next byte to read from the file
-  uint64_t offset_ = 0;    // bytes consumed (verified)
-  uint64_t entries_read_ = 0;
-  StreamingChecksum checksum_;
+  SnapshotDecoder decoder_;
 };
 
 // Reads the whole file and verifies it. Fills *meta (if not null) when OK.
