@@ -398,6 +398,11 @@ std::optional<Object> Keyspace::Extract(std::string_view key, int64_t* expire_at
   return value;
 }
 
+void Keyspace::Swap(Keyspace& other) {
+  assert(!capturing() && !other.capturing());
+  std::swap(impl_, other.impl_);
+}
+
 void Keyspace::Clear() {
   if (Impl::Capture* c = impl_->capture.get()) {
     // The capture goes on with the keys not handed out yet, taken out of

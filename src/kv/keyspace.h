@@ -58,6 +58,10 @@ class Keyspace {
   // null); nullopt when absent. RENAME moves values with it.
   std::optional<Object> Extract(std::string_view key, int64_t* expire_at);
   void Clear();
+  // Exchanges the contents (keys, values, expiries, any table resize in
+  // progress) with `other`; each keeps its own access tracking. Neither
+  // may be capturing.
+  void Swap(Keyspace& other);
 
   // Absolute expiry in Unix ms, or kNoExpire (also for an absent key).
   int64_t GetExpire(std::string_view key) const;

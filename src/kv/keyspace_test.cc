@@ -31,6 +31,24 @@ TEST(KeyspaceTest, SetFindErase) {
   EXPECT_EQ(ks.Find("")->str(), "empty key");
 }
 
+TEST(KeyspaceTest, SwapExchangesKeysAndExpiries) {
+  Keyspace a, b;
+  for (int i = 0; i < 1000; ++i) a.Set(Key(i), Object::String("a" + std::to_string(i)));
+  ASSERT_TRUE(a.SetExpire(Key(7), 123456));
+  b.Set("only-in-b", Object::String("b"));
+  a.Swap(b);
+  EXPECT_EQ(a.size(), 1u);
+  EXPECT_EQ(a.Find("only-in-b")->str(), "b");
+  EXPECT_EQ(a.Find(Key(7)), nullptr);
+  EXPECT_EQ(a.expires_count(), 0u);
+  ASSERT_EQ(b.size(), 1000u);
+  EXPECT_EQ(b.Find(Key(999))->str(), "a999");
+  EXPECT_EQ(b.GetExpire(Key(7)), 123456);
+  EXPECT_EQ(b.expires_count(), 1u);
+  b.Set(Key(1000), Object::String("new"));  // still a working table
+  EXPECT_EQ(b.size(), 1001u);
+}
+
 TEST(KeyspaceTest, ManyKeysAgainstReferenceModel) {
   Keyspace ks;
   std::map<std::string, std::string> model;

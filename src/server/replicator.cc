@@ -90,6 +90,7 @@ Entry EntryFromJournal(uint64_t term, uint64_t index, uint8_t type, std::string 
 }  // namespace
 
 struct Replicator::SnapshotReceive {
+  uint64_t from = 0;  // the sender
   snapshot::SnapshotOffer offer;
   std::unique_ptr<snapshot::SnapshotReceiver> receiver;
 };
@@ -174,6 +175,7 @@ void Replicator::ScheduleTick() {
   tick_timer_.async_wait([this](const asio::error_code& ec) {
     if (ec || stopped_) return;
     CatchUpTicks();
+    DropIdleStagedLoad();
     ProcessReady();
     ScheduleTick();
   });
@@ -198,6 +200,18 @@ void Replicator::CatchUpTicks() {
   int64_t cap = 4 * std::max<int64_t>(1, config_.election_timeout_ms / kTickMs);
   core_->TickMany(static_cast<uint64_t>(std::min(due, cap)));
   last_tick_mono_ms_ += due * kTickMs;
+}
+
+void Replicator::DropIdleStagedLoad() {
+  // A stream that stopped for good (another leader caught this node up
+  // from its log, say) must not keep a partial keyspace's memory.
+  constexpr int64_t kStagedLoadIdleMs = 30000;
+  if (staged_ &&
+      server_.clock().MonotonicMs() - last_snapshot_chunk_mono_ms_ > kStagedLoadIdleMs) {
+    spdlog::info("snapshot stream idle for {} s: dropping the state loaded from it so far",
+                 kStagedLoadIdleMs / 1000);
+    staged_.reset();
+  }
 }
 
 void Replicator::Stop() {
@@ -373,7 +387,17 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
   }
   if (!receive_ || receive_->offer.last_index != offer.last_index ||
       receive_->offer.last_term != offer.last_term ||
-      receive_->offer.total_size != offer.total_size) {
+      receive_->offer.total_size != offer.total_size || receive_->from != from) {
+    staged_.reset();  // its thread reads the receive file: stopped first
+    if (receive_ && receive_->from != from) {
+      // A new leader streams its own file of the same snapshot: its bytes
+      // differ, so none of the old sender's are kept (measured: a follower
+      // that resumed another node's file at 85 MiB failed verification).
+      spdlog::info("snapshot stream now from peer {} (was peer {}): starting over", from,
+                   receive_->from);
+      Status discard = receive_->receiver->Discard();
+      if (!discard.ok()) spdlog::warn("cannot discard received bytes: {}", discard.ToString());
+    }
     // Staged apart: a received snapshot is not this node's until installed.
     auto r = snapshot::SnapshotReceiver::Open(Env::Default(),
                                               server_.snapshot_dir() + "/incoming", offer);
@@ -382,10 +406,24 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
       return;
     }
     receive_ = std::make_unique<SnapshotReceive>();
+    receive_->from = from;
     receive_->offer = offer;
     receive_->receiver = std::move(r).value();
-    spdlog::info("receiving snapshot at index {} ({} bytes) from peer {}", offer.last_index,
-                 offer.total_size, from);
+    // Loaded as it arrives when this node holds nothing (a second
+    // keyspace's memory otherwise) and the transfer starts at byte 0.
+    bool stage = receive_->receiver->next_offset() == 0 &&
+                 server_.state_machine().keyspace().size() == 0;
+    if (stage) {
+      auto load = StagedSnapshotLoad::Start(Env::Default(), offer, receive_->receiver->path());
+      if (load.ok()) {
+        staged_ = std::move(load).value();
+      } else {
+        spdlog::warn("cannot load the snapshot as it arrives: {}", load.status().ToString());
+        stage = false;
+      }
+    }
+    spdlog::info("receiving snapshot at index {} ({} bytes) from peer {}{}", offer.last_index,
+                 offer.total_size, from, stage ? ", loading it as it arrives" : "");
   }
   Status st = receive_->receiver->WriteChunk(chunk);
   if (!st.ok()) {
@@ -393,10 +431,27 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
     return;
   }
   last_snapshot_chunk_mono_ms_ = server_.clock().MonotonicMs();
+  if (staged_) {
+    staged_->Advance(receive_->receiver->next_offset());
+    if (staged_->failed()) {
+      spdlog::warn("loading the snapshot as it arrives stopped ({}); it will be loaded once "
+                   "received", staged_->error().ToString());
+      staged_.reset();
+    }
+  }
   if (receive_->receiver->complete()) {
-    auto info = receive_->receiver->Finish(/*keep=*/2);
+    // Bytes the staged load verified are not read again. Waits for the
+    // rest of its load: the install is next.
+    bool verified = staged_ && staged_->WaitComplete();
+    if (staged_ && !verified) {
+      spdlog::warn("loading the snapshot as it arrived failed ({}); it will be loaded from the file",
+                   staged_->error().ToString());
+      staged_.reset();
+    }
+    auto info = receive_->receiver->Finish(/*keep=*/2, verified ? &staged_->meta() : nullptr);
     if (!info.ok()) {
       spdlog::error("received snapshot failed verification: {}", info.status().ToString());
+      staged_.reset();
     } else {
       spdlog::info("snapshot at index {} received: {}", offer.last_index, info->path);
       received_snapshot_index_ = offer.last_index;
@@ -502,7 +557,15 @@ void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
   if (st.ok()) st = env->RenameFile(received_snapshot_path_, server_.snapshot_dir() + "/" + name);
   if (st.ok()) st = env->SyncDir(server_.snapshot_dir());
   if (st.ok()) st = journal_.ResetTo(meta.index + 1, meta.term);
-  if (st.ok()) st = server_.RebuildState(meta.index);
+  bool adopt = staged_ && staged_->WaitComplete() && staged_->meta().last_index == meta.index &&
+               staged_->meta().last_term == meta.term;
+  if (st.ok()) {
+    st = adopt ? server_.AdoptState(staged_->state(), meta.index,
+                                    server_.snapshot_dir() + "/" + name,
+                                    staged_->meta().created_unix_ms)
+               : server_.RebuildState(meta.index);
+  }
+  staged_.reset();
   if (!st.ok()) {
     spdlog::critical("cannot install snapshot {}: {}", meta.index, st.ToString());
     server_.RequestShutdown("snapshot install failed");
@@ -512,8 +575,9 @@ void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
   applied_term_ = meta.term;
   handed_commit_ = std::max(handed_commit_, meta.index);
   received_snapshot_index_ = 0;
-  spdlog::info("installed snapshot at index {} ({} keys)", meta.index,
-               server_.state_machine().keyspace().size());
+  spdlog::info("installed snapshot at index {} ({} keys{})", meta.index,
+               server_.state_machine().keyspace().size(),
+               adopt ? ", loaded as it arrived" : "");
   st = core_->OnSnapshotInstalled(meta);
   if (!st.ok()) spdlog::error("core refused installed snapshot: {}", st.ToString());
 }
@@ -693,6 +757,7 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
     last_leader_contact_mono_ms_ = server_.clock().MonotonicMs();
   }
   if (leading && !was_leader_) {
+    staged_.reset();  // a leader installs no snapshot: free the staged one's memory
     // Entries already in this node's log (from earlier terms, not yet
     // applied here) are applied now, ahead of commit like the leader's own:
     // as leader this log is authoritative.

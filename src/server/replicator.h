@@ -30,6 +30,7 @@
 #include "server/hard_state_file.h"
 #include "server/journal.h"
 #include "server/peer_links.h"
+#include "server/staged_snapshot_load.h"
 #include "util/status.h"
 
 namespace tandem::snapshot {
@@ -155,6 +156,8 @@ class Replicator {
   static constexpr uint64_t kNoLeader = 0;
   void ScheduleTick();
   void CatchUpTicks();
+  // Frees a staged snapshot load no chunk has fed for a while.
+  void DropIdleStagedLoad();
   void SaveTruncatedEntries(uint64_t after);
   void ScheduleReady();
   // Writes the journal's new entries and starts their fsync (FlushJournal);
@@ -206,6 +209,9 @@ class Replicator {
   // Expires with the replicator: a fsync's news posted after it is dropped.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::unique_ptr<SnapshotReceive> receive_;
+  // The snapshot being received (or received, not yet installed), loaded
+  // as it arrives; null when this node does not stage (StagedSnapshotLoad).
+  std::unique_ptr<StagedSnapshotLoad> staged_;
   uint64_t received_snapshot_index_ = 0;
   std::string received_snapshot_path_;
   std::set<uint64_t> snapshot_sending_;

@@ -151,7 +151,20 @@ Status Server::RebuildState(uint64_t up_to) {
   state_machine_.keyspace().Clear();
   auto snap = snapshotter_.LoadNewest(state_machine_, journal_.first_index());
   if (!snap.ok()) return snap.status();
-  Status st = journal_.Replay(snap->index, [&](uint64_t index, std::string_view payload) {
+  return ReplayAfterSnapshot(snap->index, up_to);
+}
+
+Status Server::AdoptState(kv::StateMachine& staged, uint64_t index, const std::string& path,
+                          int64_t created_unix_ms) {
+  snapshotter_.AbandonCapture("the state is being replaced");
+  state_machine_.keyspace().Swap(staged.keyspace());
+  staged.keyspace().Clear();  // the state this node had
+  snapshotter_.RecordLoaded(index, path, created_unix_ms);
+  return ReplayAfterSnapshot(index, index);
+}
+
+Status Server::ReplayAfterSnapshot(uint64_t snapshot_index, uint64_t up_to) {
+  Status st = journal_.Replay(snapshot_index, [&](uint64_t index, std::string_view payload) {
     return index > up_to ? Status::Ok() : state_machine_.ApplyEncoded(payload);
   });
   // The old state's memory is free but still mapped (see util/allocator.h).

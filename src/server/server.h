@@ -78,6 +78,12 @@ class Server {
   // Rebuilds the state machine from the newest snapshot and the log up to
   // `up_to` (inclusive).
   Status RebuildState(uint64_t up_to);
+  // Makes `staged` (a snapshot at `index` loaded while it was received,
+  // StagedSnapshotLoad; file `path`) this node's state: the keyspaces are
+  // swapped and the old state freed; then as RebuildState(index) from the
+  // log. `staged` is left empty.
+  Status AdoptState(kv::StateMachine& staged, uint64_t index, const std::string& path,
+                    int64_t created_unix_ms);
   // Replication state changed (commit, durability, read confirmations,
   // leadership): releases replies and re-checks blocked clients.
   void OnReplicationProgress();
@@ -91,6 +97,9 @@ class Server {
   const std::string& requirepass() const { return requirepass_; }
 
  private:
+  // Applies the logged entries after snapshot_index up to `up_to`, then
+  // returns the freed memory to the system (RebuildState, AdoptState).
+  Status ReplayAfterSnapshot(uint64_t snapshot_index, uint64_t up_to);
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> ServeClient(asio::ip::tcp::socket socket);
   asio::awaitable<void> WaitUntilReleasable(Client& client);

@@ -50,11 +50,16 @@ Result<Snapshotter::Loaded> Snapshotter::LoadNewest(kv::StateMachine& sm,
   }
   if (!latest->has_value()) return Loaded{};
   const snapshot::SnapshotInfo& info = **latest;
-  RecordNewest(info.meta.last_index, info.path);
-  last_success_ms_ = info.meta.created_unix_ms;
+  RecordLoaded(info.meta.last_index, info.path, info.meta.created_unix_ms);
   spdlog::info("loaded snapshot {} (index {}, {} keys)", info.path, info.meta.last_index,
                sm.keyspace().size());
   return Loaded{info.meta.last_index, info.meta.last_term, info.meta.metadata};
+}
+
+void Snapshotter::RecordLoaded(uint64_t index, const std::string& path,
+                               int64_t created_unix_ms) {
+  RecordNewest(index, path);
+  last_success_ms_ = created_unix_ms;
 }
 
 void Snapshotter::RecordNewest(uint64_t index, const std::string& path) {

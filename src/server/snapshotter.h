@@ -56,6 +56,10 @@ class Snapshotter {
   };
   Result<Loaded> LoadNewest(kv::StateMachine& sm, uint64_t log_first_index);
 
+  // The snapshot at `index`, file `path`, written at created_unix_ms, is
+  // now the state's (loaded by a caller: a follower's staged load).
+  void RecordLoaded(uint64_t index, const std::string& path, int64_t created_unix_ms);
+
   // Writes a snapshot of `sm` at `index` synchronously.
   Status SaveNow(const kv::StateMachine& sm, uint64_t index, uint64_t term,
                  const std::string& metadata, int64_t now_unix_ms);

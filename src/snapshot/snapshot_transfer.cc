@@ -111,7 +111,14 @@ Status SnapshotReceiver::WriteChunk(const SnapshotChunk& chunk) {
   return Status::Ok();
 }
 
-Result<SnapshotInfo> SnapshotReceiver::Finish(size_t keep) {
+Status SnapshotReceiver::Discard() {
+  file_.reset();
+  next_offset_ = 0;
+  writeback_from_ = 0;
+  return env_->DeleteFile(RecvPath());
+}
+
+Result<SnapshotInfo> SnapshotReceiver::Finish(size_t keep, const SnapshotMeta* verified) {
   if (!complete()) {
     return Status::InvalidArgument("snapshot transfer incomplete: " + std::to_string(next_offset_) +
                                    " of " + std::to_string(offer_.total_size) + " bytes");
@@ -119,7 +126,12 @@ Result<SnapshotInfo> SnapshotReceiver::Finish(size_t keep) {
   TANDEM_RETURN_IF_ERROR(file_->Sync());
   file_.reset();
   SnapshotInfo info;
-  Status st = VerifySnapshotFile(env_, RecvPath(), &info.meta);
+  Status st;
+  if (verified != nullptr) {
+    info.meta = *verified;
+  } else {
+    st = VerifySnapshotFile(env_, RecvPath(), &info.meta);
+  }
   if (st.ok() &&
       (info.meta.last_index != offer_.last_index || info.meta.last_term != offer_.last_term)) {
     st = Status::Corruption("received snapshot does not match its offer");

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "snapshot/snapshot_decoder.h"
 #include "snapshot/snapshot_reader.h"
 #include "snapshot/snapshot_writer.h"
 #include "util/testing/temp_dir.h"
@@ -125,6 +126,56 @@ TEST_F(TransferTest, BrokenConnectionResumesFromLastGoodOffset) {
   auto info = (*rx)->Finish();
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_TRUE(VerifySnapshotFile(&env_, info->path).ok());
+}
+
+TEST_F(TransferTest, DiscardedReceiveStartsOverAtZero) {
+  auto src = SnapshotChunkSource::Open(&env_, source_path_);
+  SnapshotOffer offer = (*src)->offer();
+  {
+    auto rx = SnapshotReceiver::Open(&env_, follower_, offer);
+    Send(src->get(), rx->get(), 5, 3000);
+    ASSERT_GT((*rx)->next_offset(), 0u);
+    ASSERT_TRUE((*rx)->Discard().ok());
+    EXPECT_EQ((*rx)->next_offset(), 0u);
+  }
+  auto rx = SnapshotReceiver::Open(&env_, follower_, offer);
+  ASSERT_TRUE(rx.ok());
+  EXPECT_EQ((*rx)->next_offset(), 0u);  // nothing of the discarded bytes resumed
+  Send(src->get(), rx->get(), -1, 3000);
+  auto info = (*rx)->Finish();
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+}
+
+TEST_F(TransferTest, FinishTakesTheHeaderOfBytesVerifiedAsTheyCame) {
+  auto src = SnapshotChunkSource::Open(&env_, source_path_);
+  auto rx = SnapshotReceiver::Open(&env_, follower_, (*src)->offer());
+  SnapshotDecoder decoder("stream");
+  while (!(*rx)->complete()) {
+    auto c = (*src)->ReadChunk((*rx)->next_offset(), 5000);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*rx)->WriteChunk(*c).ok());
+    decoder.Append(c->data);
+    std::string_view entry;
+    SnapshotDecoder::Step step = SnapshotDecoder::Step::kHeader;
+    while (step == SnapshotDecoder::Step::kHeader || step == SnapshotDecoder::Step::kEntry) {
+      ASSERT_TRUE(decoder.Next(&entry, &step).ok());
+    }
+  }
+  ASSERT_TRUE(decoder.done());
+  auto info = (*rx)->Finish(2, &decoder.meta());
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->meta.last_index, 900u);
+  EXPECT_EQ(info->meta.metadata, "members");
+  EXPECT_TRUE(VerifySnapshotFile(&env_, info->path).ok());
+
+  // A header that does not match the offer is refused like a bad file.
+  auto rx2 = SnapshotReceiver::Open(&env_, follower_ + "2", (*src)->offer());
+  Send(src->get(), rx2->get(), -1, 5000);
+  SnapshotMeta wrong = decoder.meta();
+  wrong.last_index = 901;
+  auto refused = (*rx2)->Finish(2, &wrong);
+  EXPECT_TRUE(refused.status().IsCorruption()) << refused.status().ToString();
+  EXPECT_EQ((*rx2)->next_offset(), 0u);  // starts over
 }
 
 TEST_F(TransferTest, BadChunksAreRejected) {
