@@ -385,6 +385,11 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
     // election timeout and the next heartbeat, the chunks are kept.)
     return;
   }
+  if (receive_ && receive_->from != from && core_->leader() == replication::kNoNode) {
+    // No leader known: the stream being received goes on; switching at
+    // every chunk of two senders would start over each time.
+    return;
+  }
   if (!receive_ || receive_->offer.last_index != offer.last_index ||
       receive_->offer.last_term != offer.last_term ||
       receive_->offer.total_size != offer.total_size || receive_->from != from) {
@@ -403,6 +408,7 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
                                               server_.snapshot_dir() + "/incoming", offer);
     if (!r.ok()) {
       spdlog::error("cannot receive snapshot {}: {}", offer.last_index, r.status().ToString());
+      receive_.reset();
       return;
     }
     receive_ = std::make_unique<SnapshotReceive>();
@@ -444,8 +450,9 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
     // rest of its load: the install is next.
     bool verified = staged_ && staged_->WaitComplete();
     if (staged_ && !verified) {
-      spdlog::warn("loading the snapshot as it arrived failed ({}); it will be loaded from the file",
-                   staged_->error().ToString());
+      spdlog::warn("loading the snapshot as it arrived {}; it will be loaded from the file",
+                   staged_->failed() ? "failed (" + staged_->error().ToString() + ")"
+                                     : "did not complete: the file ended early");
       staged_.reset();
     }
     auto info = receive_->receiver->Finish(/*keep=*/2, verified ? &staged_->meta() : nullptr);
@@ -557,8 +564,10 @@ void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
   if (st.ok()) st = env->RenameFile(received_snapshot_path_, server_.snapshot_dir() + "/" + name);
   if (st.ok()) st = env->SyncDir(server_.snapshot_dir());
   if (st.ok()) st = journal_.ResetTo(meta.index + 1, meta.term);
-  bool adopt = staged_ && staged_->WaitComplete() && staged_->meta().last_index == meta.index &&
-               staged_->meta().last_term == meta.term;
+  bool adopt = staged_ && staged_->offer().last_index == meta.index &&
+               staged_->offer().last_term == meta.term && staged_->WaitComplete();
+  // Not adopted: freed before the file is loaded, not beside it.
+  if (!adopt) staged_.reset();
   if (st.ok()) {
     st = adopt ? server_.AdoptState(staged_->state(), meta.index,
                                     server_.snapshot_dir() + "/" + name,

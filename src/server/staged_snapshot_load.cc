@@ -1,6 +1,7 @@
 #include "server/staged_snapshot_load.h"
 
 #include <algorithm>
+#include <new>
 
 namespace tandem::server {
 namespace {
@@ -28,7 +29,7 @@ StagedSnapshotLoad::~StagedSnapshotLoad() {
     stop_ = true;
   }
   more_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void StagedSnapshotLoad::Advance(uint64_t received) {
@@ -63,7 +64,12 @@ void StagedSnapshotLoad::Run() {
     if (stop_) return;
     uint64_t upto = available_;
     lock.unlock();
-    Status st = LoadUpTo(upto);
+    Status st;
+    try {
+      st = LoadUpTo(upto);
+    } catch (const std::bad_alloc&) {
+      st = Status::NoSpace("out of memory loading the snapshot beside the state");
+    }
     lock.lock();
     if (stop_) return;
     if (!st.ok()) {
@@ -79,13 +85,8 @@ void StagedSnapshotLoad::Run() {
 Status StagedSnapshotLoad::LoadUpTo(uint64_t upto) {
   while (read_ < upto && !stop_) {
     size_t want = static_cast<size_t>(std::min(kReadBytes, upto - read_));
-    std::span<char> space = decoder_.AppendSpace(want);
-    auto got = file_->ReadAt(read_, want, space.data());
-    if (!got.ok()) {
-      decoder_.Appended(0);
-      return got.status();
-    }
-    decoder_.Appended(*got);
+    auto got = decoder_.AppendFromFile(*file_, read_, want);
+    if (!got.ok()) return got.status();
     if (*got != want) return decoder_.Error("the receive file is shorter than received");
     read_ += *got;
     TANDEM_RETURN_IF_ERROR(Decode());

@@ -22,6 +22,13 @@ std::span<char> SnapshotDecoder::AppendSpace(size_t n) {
 
 void SnapshotDecoder::Appended(size_t got) { buf_.resize(space_from_ + got); }
 
+Result<size_t> SnapshotDecoder::AppendFromFile(File& file, uint64_t offset, size_t n) {
+  std::span<char> space = AppendSpace(n);
+  auto got = file.ReadAt(offset, n, space.data());
+  Appended(got.ok() ? *got : 0);
+  return got;
+}
+
 Status SnapshotDecoder::Error(const std::string& what) const {
   return Status::Corruption("snapshot " + name_ + " offset " + std::to_string(offset_) + ": " +
                             what);

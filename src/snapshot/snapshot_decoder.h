@@ -13,6 +13,8 @@
 
 #include "snapshot/snapshot_format.h"
 #include "util/checksum.h"
+#include "util/env.h"
+#include "util/result.h"
 #include "util/status.h"
 
 namespace tandem::snapshot {
@@ -29,6 +31,9 @@ class SnapshotDecoder {
   void Append(std::string_view bytes);
   std::span<char> AppendSpace(size_t n);
   void Appended(size_t got);
+  // Appends up to n bytes of `file` read at `offset`; returns how many
+  // (fewer only at the end of the file).
+  Result<size_t> AppendFromFile(File& file, uint64_t offset, size_t n);
 
   enum class Step {
     kHeader,    // the header verified: meta() is set (once, first)

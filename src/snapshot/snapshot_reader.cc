@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <span>
 
 namespace tandem::snapshot {
 
@@ -30,10 +29,8 @@ Status SnapshotReader::Step(std::string_view* entry, SnapshotDecoder::Step* step
     if (file_pos_ >= size_) return decoder_.Error("unexpected end of file");
     size_t want = static_cast<size_t>(
         std::min<uint64_t>(std::max(kReadChunk, decoder_.need()), size_ - file_pos_));
-    std::span<char> space = decoder_.AppendSpace(want);
-    auto got = file_->ReadAt(file_pos_, want, space.data());
+    auto got = decoder_.AppendFromFile(*file_, file_pos_, want);
     if (!got.ok()) return got.status();
-    decoder_.Appended(*got);
     if (*got == 0) return decoder_.Error("unexpected end of file");
     file_pos_ += *got;
   }

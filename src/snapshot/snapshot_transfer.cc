@@ -85,6 +85,7 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::Open(Env* env, const
 }
 
 Status SnapshotReceiver::WriteChunk(const SnapshotChunk& chunk) {
+  if (!file_) return Status::InvalidArgument("snapshot receive discarded or finished");
   if (ChunkChecksum(chunk.offset, chunk.data) != chunk.checksum) {
     return Status::Corruption("snapshot chunk at offset " + std::to_string(chunk.offset) +
                               " failed its checksum");
@@ -123,6 +124,7 @@ Result<SnapshotInfo> SnapshotReceiver::Finish(size_t keep, const SnapshotMeta* v
     return Status::InvalidArgument("snapshot transfer incomplete: " + std::to_string(next_offset_) +
                                    " of " + std::to_string(offer_.total_size) + " bytes");
   }
+  if (!file_) return Status::InvalidArgument("snapshot receive discarded or finished");
   TANDEM_RETURN_IF_ERROR(file_->Sync());
   file_.reset();
   SnapshotInfo info;

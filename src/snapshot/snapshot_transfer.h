@@ -83,10 +83,10 @@ class SnapshotReceiver {
   // file is deleted so the transfer restarts at 0), renames it to its final
   // name, fsyncs dir and prunes to `keep` snapshots. The caller then loads it
   // and calls wal::Log::Reset(last_index + 1, last_term). `verified`: the
-  // caller decoded and verified every byte of this receive, from byte 0, as
-  // it was written (a SnapshotDecoder fed the same chunks) and this is the
-  // header it found; the file is not read back (0.1 s per 300 MB on a
-  // follower's loop).
+  // caller has decoded and verified the whole receive file (a
+  // SnapshotDecoder reading it back as it grew, StagedSnapshotLoad) and
+  // this is the header it found; the file is not read again (0.1 s per 300
+  // MB on a follower's loop). The header must still match the offer.
   Result<SnapshotInfo> Finish(size_t keep = 2, const SnapshotMeta* verified = nullptr);
 
  private:
