@@ -211,6 +211,7 @@ void Replicator::DropIdleStagedLoad() {
     spdlog::info("snapshot stream idle for {} s: dropping the state loaded from it so far",
                  kStagedLoadIdleMs / 1000);
     staged_.reset();
+    if (receive_ && receive_->receiver->complete()) FinishReceive();  // from the file
   }
 }
 
@@ -394,6 +395,7 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
       receive_->offer.last_term != offer.last_term ||
       receive_->offer.total_size != offer.total_size || receive_->from != from) {
     staged_.reset();  // its thread reads the receive file: stopped first
+    pending_install_.reset();
     if (receive_ && receive_->from != from) {
       // A new leader streams its own file of the same snapshot: its bytes
       // differ, so none of the old sender's are kept (measured: a follower
@@ -420,7 +422,13 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
     bool stage = receive_->receiver->next_offset() == 0 &&
                  server_.state_machine().keyspace().size() == 0;
     if (stage) {
-      auto load = StagedSnapshotLoad::Start(Env::Default(), offer, receive_->receiver->path());
+      auto load = StagedSnapshotLoad::Start(
+          Env::Default(), offer, receive_->receiver->path(),
+          [this, alive = std::weak_ptr<int>(alive_)] {
+            asio::post(io_, [this, alive] {
+              if (alive.lock()) OnStagedLoadIdle();
+            });
+          });
       if (load.ok()) {
         staged_ = std::move(load).value();
       } else {
@@ -445,9 +453,19 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
       staged_.reset();
     }
   }
-  if (receive_->receiver->complete()) {
-    // Bytes the staged load verified are not read again. Waits for the
-    // rest of its load: the install is next.
+  // With a load still behind, it finishes when the load reports idle
+  // (OnStagedLoadIdle), not in a wait here.
+  if (receive_->receiver->complete() && (!staged_ || staged_->idle())) FinishReceive();
+}
+
+void Replicator::OnStagedLoadIdle() {
+  if (receive_ && receive_->receiver->complete() && staged_ && staged_->idle()) FinishReceive();
+}
+
+void Replicator::FinishReceive() {
+  const snapshot::SnapshotOffer offer = receive_->offer;
+  {
+    // Bytes the staged load verified are not read again.
     bool verified = staged_ && staged_->WaitComplete();
     if (staged_ && !verified) {
       spdlog::warn("loading the snapshot as it arrived {}; it will be loaded from the file",
@@ -465,6 +483,12 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
       received_snapshot_path_ = info->path;
     }
     receive_.reset();
+  }
+  if (pending_install_) {
+    replication::SnapshotMeta meta = *pending_install_;
+    pending_install_.reset();
+    InstallSnapshot(meta);
+    ScheduleReady();  // the core's answer to the install goes out
   }
 }
 
@@ -553,6 +577,12 @@ asio::awaitable<void> Replicator::StreamSnapshot(
 }
 
 void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
+  if (received_snapshot_index_ != meta.index && receive_ && receive_->receiver->complete() &&
+      receive_->offer.last_index == meta.index && receive_->offer.last_term == meta.term) {
+    // Every byte is in; the staged load is finishing on its thread.
+    pending_install_ = meta;
+    return;
+  }
   if (received_snapshot_index_ != meta.index) {
     spdlog::warn("asked to install snapshot {} but it was not received (have {})", meta.index,
                  received_snapshot_index_);
@@ -767,6 +797,7 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
   }
   if (leading && !was_leader_) {
     staged_.reset();  // a leader installs no snapshot: free the staged one's memory
+    pending_install_.reset();
     // Entries already in this node's log (from earlier terms, not yet
     // applied here) are applied now, ahead of commit like the leader's own:
     // as leader this log is authoritative.

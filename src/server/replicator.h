@@ -177,6 +177,12 @@ class Replicator {
   void OnLeadershipChange(const replication::SoftState& soft);
   void WriteRollbackFile(const std::vector<replication::Entry>& entries, bool uncertain);
   void InstallSnapshot(const replication::SnapshotMeta& meta);
+  // Every byte of the snapshot being received is in: verifies it (or takes
+  // the staged load's verification), installs it in the snapshot dir and
+  // runs an install that waited for it.
+  void FinishReceive();
+  // The staged load caught up (posted from its thread).
+  void OnStagedLoadIdle();
   void SendSnapshot(const replication::Message& msg);
 
   Server& server_;
@@ -212,6 +218,8 @@ class Replicator {
   // The snapshot being received (or received, not yet installed), loaded
   // as it arrives; null when this node does not stage (StagedSnapshotLoad).
   std::unique_ptr<StagedSnapshotLoad> staged_;
+  // An install that arrived while the staged load finished (FinishReceive).
+  std::optional<replication::SnapshotMeta> pending_install_;
   uint64_t received_snapshot_index_ = 0;
   std::string received_snapshot_path_;
   std::set<uint64_t> snapshot_sending_;

@@ -11,17 +11,23 @@ constexpr uint64_t kReadBytes = 1 << 20;
 }  // namespace
 
 Result<std::unique_ptr<StagedSnapshotLoad>> StagedSnapshotLoad::Start(
-    Env* env, const snapshot::SnapshotOffer& offer, const std::string& path) {
+    Env* env, const snapshot::SnapshotOffer& offer, const std::string& path,
+    std::function<void()> on_idle) {
   auto file = env->OpenFile(path, OpenMode::kReadOnly);
   if (!file.ok()) return file.status();
-  std::unique_ptr<StagedSnapshotLoad> load(new StagedSnapshotLoad(offer, std::move(*file)));
+  std::unique_ptr<StagedSnapshotLoad> load(
+      new StagedSnapshotLoad(offer, std::move(*file), std::move(on_idle)));
   load->thread_ = std::thread([raw = load.get()] { raw->Run(); });
   return load;
 }
 
 StagedSnapshotLoad::StagedSnapshotLoad(const snapshot::SnapshotOffer& offer,
-                                       std::unique_ptr<File> file)
-    : offer_(offer), file_(std::move(file)), decoder_(file_->path()) {}
+                                       std::unique_ptr<File> file,
+                                       std::function<void()> on_idle)
+    : offer_(offer),
+      file_(std::move(file)),
+      on_idle_(std::move(on_idle)),
+      decoder_(file_->path()) {}
 
 StagedSnapshotLoad::~StagedSnapshotLoad() {
   {
@@ -51,6 +57,11 @@ Status StagedSnapshotLoad::error() const {
   return error_;
 }
 
+bool StagedSnapshotLoad::idle() const {
+  std::lock_guard lock(mu_);
+  return !error_.ok() || processed_ == available_;
+}
+
 bool StagedSnapshotLoad::WaitComplete() {
   std::unique_lock lock(mu_);
   idle_.wait(lock, [&] { return !error_.ok() || processed_ == available_; });
@@ -75,10 +86,17 @@ void StagedSnapshotLoad::Run() {
     if (!st.ok()) {
       error_ = st;
       idle_.notify_all();
+      lock.unlock();
+      if (on_idle_) on_idle_();
       return;
     }
     processed_ = upto;
-    if (processed_ == available_) idle_.notify_all();
+    if (processed_ == available_) {
+      idle_.notify_all();
+      lock.unlock();
+      if (on_idle_) on_idle_();
+      lock.lock();
+    }
   }
 }
 

@@ -9,9 +9,10 @@
 // in (Server::AdoptState) instead of reading the file back and loading it
 // in one piece on the loop (which held a follower's loop for 0.8 s with a
 // 300 MB snapshot and 3.3-5.7 s with a 1.1 GB one on the development VM):
-// the load overlaps the transfer, on the other core. The loop still waits
-// for the part of the load that lags the last chunk (0.26 s and 1.5 s in
-// those cases). Dropping a load frees what it loaded on the caller's thread
+// the load overlaps the transfer, on the other core. The loop waits
+// not for the part of the load that lags the last chunk (0.26 s and 1.5 s
+// in those cases): the Replicator finishes the receive, and installs, when
+// the thread reports it idle. Dropping a load frees what it loaded on the caller's thread
 // (failure paths only: an adopted load holds the old, empty state).
 //
 // It costs the memory of a second keyspace while it runs, so the
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,10 +41,13 @@ namespace tandem::server {
 class StagedSnapshotLoad {
  public:
   // Opens `path`, the file `offer` is being received into from byte 0, and
-  // starts the loading thread.
+  // starts the loading thread. `on_idle` runs on that thread whenever it
+  // has caught up with everything advanced so far, or failed (it may post
+  // to the loop; it must not call this object).
   static Result<std::unique_ptr<StagedSnapshotLoad>> Start(Env* env,
                                                            const snapshot::SnapshotOffer& offer,
-                                                           const std::string& path);
+                                                           const std::string& path,
+                                                           std::function<void()> on_idle = {});
   // Stops the thread (between two reads) and frees what it loaded.
   ~StagedSnapshotLoad();
   StagedSnapshotLoad(const StagedSnapshotLoad&) = delete;
@@ -58,6 +63,9 @@ class StagedSnapshotLoad {
   bool failed() const;
   Status error() const;
 
+  // Without blocking: the thread has decoded everything advanced so far
+  // (WaitComplete would not wait), or failed.
+  bool idle() const;
   // Blocks until the thread has decoded everything advanced so far; then
   // true when the whole offer has verified and loaded. After true, meta()
   // and state() belong to the caller's thread.
@@ -67,7 +75,8 @@ class StagedSnapshotLoad {
   kv::StateMachine& state() { return state_; }
 
  private:
-  StagedSnapshotLoad(const snapshot::SnapshotOffer& offer, std::unique_ptr<File> file);
+  StagedSnapshotLoad(const snapshot::SnapshotOffer& offer, std::unique_ptr<File> file,
+                     std::function<void()> on_idle);
   void Run();
   // Reads and loads the file's bytes [read_, upto).
   Status LoadUpTo(uint64_t upto);
@@ -75,6 +84,7 @@ class StagedSnapshotLoad {
 
   const snapshot::SnapshotOffer offer_;
   std::unique_ptr<File> file_;
+  const std::function<void()> on_idle_;
   // The loading thread's own; the caller's after WaitComplete returned true.
   snapshot::SnapshotDecoder decoder_;
   kv::StateMachine state_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,20 @@ TEST_F(StagedSnapshotLoadTest, LoadsTheSameStateAsTheBytesArrive) {
     EXPECT_EQ(load->state().keyspace().expires_count(), source_.keyspace().expires_count());
     EXPECT_EQ(load->state().Digest(), source_.Digest()) << piece;
   }
+}
+
+TEST_F(StagedSnapshotLoadTest, TellsWhenItHasCaughtUp) {
+  std::atomic<int> calls{0};
+  auto created = env_->OpenFile(recv_path_, OpenMode::kCreate);
+  ASSERT_TRUE(created.ok());
+  auto load = StagedSnapshotLoad::Start(env_, Offer(), recv_path_, [&] { ++calls; });
+  ASSERT_TRUE(load.ok());
+  EXPECT_TRUE((*load)->idle());  // nothing advanced yet
+  Receive(load->get(), bytes_, 65000);
+  ASSERT_TRUE((*load)->WaitComplete());
+  EXPECT_TRUE((*load)->idle());
+  load->reset();  // joined: every call it made is counted
+  EXPECT_GE(calls.load(), 1);
 }
 
 TEST_F(StagedSnapshotLoadTest, NotCompleteUntilEveryByteArrived) {
