@@ -178,6 +178,14 @@ class Core {
 
   // The snapshot announced in Ready::snapshot_to_install is in place.
   Status OnSnapshotInstalled(const SnapshotMeta& meta);
+  // Whether installing `meta` (announced earlier) is still wanted: it is
+  // the install pending and appends have not committed past it since. A
+  // server that installs later than the Ready that announced it asks
+  // first: installing an overtaken snapshot would roll its state back.
+  bool InstallStillWanted(const SnapshotMeta& meta) const {
+    return pending_install_ && pending_install_->index == meta.index &&
+           pending_install_->term == meta.term && meta.index > commit_;
+  }
 
   // Metadata (term and membership) for a snapshot of the state at
   // committed `index` (snapshot_index <= index <= commit index). Save it

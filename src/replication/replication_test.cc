@@ -318,6 +318,40 @@ TEST(ReplicationTest, LaggingFollowerGetsASnapshotAfterCompaction) {
   EXPECT_EQ(c.node(3).applied.back().data(), "after");
 }
 
+TEST(ReplicationTest, AnInstallOvertakenByAppendsIsNoLongerWanted) {
+  // Node 3 is sent a snapshot but installs it later (a server loading it on
+  // a thread); meanwhile a new leader, whose log was not compacted, brings
+  // it up to date with appends. Installing the old snapshot then would roll
+  // its state back: the core says it is no longer wanted.
+  TestCluster c(3);
+  ASSERT_TRUE(c.ElectLeader(1));
+  c.Isolate(3);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Propose(1, Value(i)).ok());
+  c.Deliver();
+  c.TickAll();
+  ASSERT_TRUE(c.core(1).Compact(8).ok());  // node 2 keeps its whole log
+  c.node(3).defer_installs = true;
+  c.Heal();
+  for (int i = 0; i < 5 && c.node(3).deferred_installs.empty(); ++i) c.TickAll();
+  ASSERT_EQ(c.node(3).deferred_installs.size(), 1u);
+  SnapshotMeta meta = c.node(3).deferred_installs[0];
+  EXPECT_EQ(meta.index, 8u);
+  EXPECT_TRUE(c.core(3).InstallStillWanted(meta));
+  SnapshotMeta other = meta;
+  other.index = 7;
+  EXPECT_FALSE(c.core(3).InstallStillWanted(other));
+
+  c.Isolate(1);
+  for (int i = 0; i < 100 && !c.core(2).IsLeader(); ++i) {
+    c.Tick(2), c.Tick(3);
+    c.Deliver();
+  }
+  ASSERT_TRUE(c.core(2).IsLeader());  // node 3's log is empty: it cannot win
+  for (int i = 0; i < 5 && c.core(3).commit_index() <= meta.index; ++i) c.TickAll();
+  ASSERT_GT(c.core(3).commit_index(), meta.index);
+  EXPECT_FALSE(c.core(3).InstallStillWanted(meta));
+}
+
 TEST(ReplicationTest, StaleLeaderLearnsTheNewTermAndStepsDown) {
   TestCluster c(3, 0, [](Config& cfg) { cfg.check_quorum = false; });
   ASSERT_TRUE(c.ElectLeader(1));

@@ -42,7 +42,9 @@ void TestCluster::ProcessReady(NodeId id) {
   while (n.core->HasReady()) {
     Ready rd = n.core->TakeReady();
     if (rd.hard_state) n.hard_state = *rd.hard_state;
-    if (rd.snapshot_to_install) {
+    if (rd.snapshot_to_install && n.defer_installs) {
+      n.deferred_installs.push_back(*rd.snapshot_to_install);
+    } else if (rd.snapshot_to_install) {
       n.snapshot = *rd.snapshot_to_install;
       n.applied.clear();
       EXPECT_TRUE(n.core->OnSnapshotInstalled(*rd.snapshot_to_install).ok());

@@ -19,6 +19,10 @@ struct TestNode {
   std::vector<Entry> wal;
   SnapshotMeta snapshot;
   bool auto_durable = true;
+  // Snapshot installs are only recorded here (a server installing later
+  // than the Ready that announced it), not done.
+  bool defer_installs = false;
+  std::vector<SnapshotMeta> deferred_installs;
   std::vector<Entry> applied;
   std::vector<Completion> completions;
   std::vector<ReadResult> reads;

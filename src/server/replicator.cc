@@ -205,13 +205,13 @@ void Replicator::CatchUpTicks() {
 void Replicator::DropIdleStagedLoad() {
   // A stream that stopped for good (another leader caught this node up
   // from its log, say) must not keep a partial keyspace's memory.
+  // (Once every byte is in, the load's own news finishes the receive.)
   constexpr int64_t kStagedLoadIdleMs = 30000;
-  if (staged_ &&
+  if (staged_ && !(receive_ && receive_->receiver->complete()) &&
       server_.clock().MonotonicMs() - last_snapshot_chunk_mono_ms_ > kStagedLoadIdleMs) {
     spdlog::info("snapshot stream idle for {} s: dropping the state loaded from it so far",
                  kStagedLoadIdleMs / 1000);
     staged_.reset();
-    if (receive_ && receive_->receiver->complete()) FinishReceive();  // from the file
   }
 }
 
@@ -577,10 +577,23 @@ asio::awaitable<void> Replicator::StreamSnapshot(
 }
 
 void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
-  if (received_snapshot_index_ != meta.index && receive_ && receive_->receiver->complete() &&
-      receive_->offer.last_index == meta.index && receive_->offer.last_term == meta.term) {
-    // Every byte is in; the staged load is finishing on its thread.
-    pending_install_ = meta;
+  if (receive_ && receive_->receiver->complete() && receive_->offer.last_index == meta.index &&
+      receive_->offer.last_term == meta.term) {
+    // Every byte is in. The staged load may still be finishing on its
+    // thread: the install waits for it (FinishReceive runs it).
+    pending_install_.reset();
+    if (staged_ && !staged_->idle()) {
+      pending_install_ = meta;
+      return;
+    }
+    FinishReceive();
+  }
+  if (!core_->InstallStillWanted(meta)) {
+    // Held for the staged load while appends from a new leader committed
+    // past it, say: installing now would roll the state back.
+    spdlog::info("snapshot {} no longer to be installed (commit index {})", meta.index,
+                 core_->commit_index());
+    staged_.reset();
     return;
   }
   if (received_snapshot_index_ != meta.index) {
@@ -798,6 +811,7 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
   if (leading && !was_leader_) {
     staged_.reset();  // a leader installs no snapshot: free the staged one's memory
     pending_install_.reset();
+    if (receive_ && receive_->receiver->complete()) FinishReceive();  // from the file
     // Entries already in this node's log (from earlier terms, not yet
     // applied here) are applied now, ahead of commit like the leader's own:
     // as leader this log is authoritative.
