@@ -289,8 +289,9 @@ TEST(ReplicationTest, FastBackOffSkipsWholeTermsOfDivergentLog) {
   EXPECT_LE(rejects, 3) << "one reject should skip the whole stale term";
 }
 
-TEST(ReplicationTest, LaggingFollowerGetsASnapshotAfterCompaction) {
-  TestCluster c(3);
+// Node 1 leads and commits 10 values (index 11 with its first entry)
+// while node 3 is cut off; then node 1 compacts up to index 8.
+void CommitTenWithoutNode3ThenCompactLeader(TestCluster& c) {
   ASSERT_TRUE(c.ElectLeader(1));
   c.Isolate(3);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Propose(1, Value(i)).ok());
@@ -298,6 +299,11 @@ TEST(ReplicationTest, LaggingFollowerGetsASnapshotAfterCompaction) {
   c.TickAll();
   ASSERT_EQ(c.core(1).commit_index(), 11u);
   ASSERT_TRUE(c.core(1).Compact(8).ok());
+}
+
+TEST(ReplicationTest, LaggingFollowerGetsASnapshotAfterCompaction) {
+  TestCluster c(3);
+  ASSERT_NO_FATAL_FAILURE(CommitTenWithoutNode3ThenCompactLeader(c));
   ASSERT_TRUE(c.core(2).Compact(8).ok());
   EXPECT_FALSE(c.core(1).Compact(50).ok());
   c.Heal();
@@ -324,12 +330,7 @@ TEST(ReplicationTest, AnInstallOvertakenByAppendsIsNoLongerWanted) {
   // it up to date with appends. Installing the old snapshot then would roll
   // its state back: the core says it is no longer wanted.
   TestCluster c(3);
-  ASSERT_TRUE(c.ElectLeader(1));
-  c.Isolate(3);
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Propose(1, Value(i)).ok());
-  c.Deliver();
-  c.TickAll();
-  ASSERT_TRUE(c.core(1).Compact(8).ok());  // node 2 keeps its whole log
+  ASSERT_NO_FATAL_FAILURE(CommitTenWithoutNode3ThenCompactLeader(c));  // node 2 keeps its log
   c.node(3).defer_installs = true;
   c.Heal();
   for (int i = 0; i < 5 && c.node(3).deferred_installs.empty(); ++i) c.TickAll();
