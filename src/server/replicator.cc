@@ -426,7 +426,7 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
           Env::Default(), offer, receive_->receiver->path(),
           [this, alive = std::weak_ptr<int>(alive_)] {
             asio::post(io_, [this, alive] {
-              if (alive.lock()) OnStagedLoadIdle();
+              if (alive.lock()) MaybeFinishReceive();
             });
           });
       if (load.ok()) {
@@ -453,37 +453,37 @@ void Replicator::OnSnapshotChunk(uint64_t from, std::string_view bytes) {
       staged_.reset();
     }
   }
-  // With a load still behind, it finishes when the load reports idle
-  // (OnStagedLoadIdle), not in a wait here.
-  if (receive_->receiver->complete() && (!staged_ || staged_->idle())) FinishReceive();
+  MaybeFinishReceive();
 }
 
-void Replicator::OnStagedLoadIdle() {
-  if (receive_ && receive_->receiver->complete() && staged_ && staged_->idle()) FinishReceive();
+void Replicator::MaybeFinishReceive() {
+  // A load still behind reports when it catches up (posted here), so the
+  // loop never waits for it.
+  if (receive_ && receive_->receiver->complete() && (!staged_ || staged_->idle())) {
+    FinishReceive();
+  }
 }
 
 void Replicator::FinishReceive() {
   const snapshot::SnapshotOffer offer = receive_->offer;
-  {
-    // Bytes the staged load verified are not read again.
-    bool verified = staged_ && staged_->WaitComplete();
-    if (staged_ && !verified) {
-      spdlog::warn("loading the snapshot as it arrived {}; it will be loaded from the file",
-                   staged_->failed() ? "failed (" + staged_->error().ToString() + ")"
-                                     : "did not complete: the file ended early");
-      staged_.reset();
-    }
-    auto info = receive_->receiver->Finish(/*keep=*/2, verified ? &staged_->meta() : nullptr);
-    if (!info.ok()) {
-      spdlog::error("received snapshot failed verification: {}", info.status().ToString());
-      staged_.reset();
-    } else {
-      spdlog::info("snapshot at index {} received: {}", offer.last_index, info->path);
-      received_snapshot_index_ = offer.last_index;
-      received_snapshot_path_ = info->path;
-    }
-    receive_.reset();
+  // Bytes the staged load verified are not read again.
+  bool verified = staged_ && staged_->WaitComplete();
+  if (staged_ && !verified) {
+    spdlog::warn("loading the snapshot as it arrived {}; it will be loaded from the file",
+                 staged_->failed() ? "failed (" + staged_->error().ToString() + ")"
+                                   : "did not complete: the file ended early");
+    staged_.reset();
   }
+  auto info = receive_->receiver->Finish(/*keep=*/2, verified ? &staged_->meta() : nullptr);
+  if (!info.ok()) {
+    spdlog::error("received snapshot failed verification: {}", info.status().ToString());
+    staged_.reset();
+  } else {
+    spdlog::info("snapshot at index {} received: {}", offer.last_index, info->path);
+    received_snapshot_index_ = offer.last_index;
+    received_snapshot_path_ = info->path;
+  }
+  receive_.reset();
   if (pending_install_) {
     replication::SnapshotMeta meta = *pending_install_;
     pending_install_.reset();
@@ -579,14 +579,11 @@ asio::awaitable<void> Replicator::StreamSnapshot(
 void Replicator::InstallSnapshot(const replication::SnapshotMeta& meta) {
   if (receive_ && receive_->receiver->complete() && receive_->offer.last_index == meta.index &&
       receive_->offer.last_term == meta.term) {
-    // Every byte is in. The staged load may still be finishing on its
-    // thread: the install waits for it (FinishReceive runs it).
-    pending_install_.reset();
-    if (staged_ && !staged_->idle()) {
-      pending_install_ = meta;
-      return;
-    }
-    FinishReceive();
+    // Every byte is in: the install runs when the receive finishes (at
+    // once, unless the staged load is still catching up on its thread).
+    pending_install_ = meta;
+    MaybeFinishReceive();
+    return;
   }
   if (!core_->InstallStillWanted(meta)) {
     // Held for the staged load while appends from a new leader committed
@@ -811,7 +808,7 @@ void Replicator::OnLeadershipChange(const replication::SoftState& soft) {
   if (leading && !was_leader_) {
     staged_.reset();  // a leader installs no snapshot: free the staged one's memory
     pending_install_.reset();
-    if (receive_ && receive_->receiver->complete()) FinishReceive();  // from the file
+    MaybeFinishReceive();  // a complete receive: from the file
     // Entries already in this node's log (from earlier terms, not yet
     // applied here) are applied now, ahead of commit like the leader's own:
     // as leader this log is authoritative.

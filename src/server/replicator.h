@@ -181,8 +181,9 @@ class Replicator {
   // the staged load's verification), installs it in the snapshot dir and
   // runs an install that waited for it.
   void FinishReceive();
-  // The staged load caught up (posted from its thread).
-  void OnStagedLoadIdle();
+  // FinishReceive once every byte is in and the staged load, if any, has
+  // caught up (it posts this from its thread when it does).
+  void MaybeFinishReceive();
   void SendSnapshot(const replication::Message& msg);
 
   Server& server_;

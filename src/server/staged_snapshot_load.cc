@@ -59,12 +59,12 @@ Status StagedSnapshotLoad::error() const {
 
 bool StagedSnapshotLoad::idle() const {
   std::lock_guard lock(mu_);
-  return !error_.ok() || processed_ == available_;
+  return IdleLocked();
 }
 
 bool StagedSnapshotLoad::WaitComplete() {
   std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return !error_.ok() || processed_ == available_; });
+  idle_.wait(lock, [&] { return IdleLocked(); });
   return error_.ok() && processed_ == offer_.total_size && decoder_.done();
 }
 
