@@ -49,6 +49,10 @@ struct Message {
   Index hint = 0;
   bool reject = false;  // responses: request refused
   bool force = false;   // kPreVote/kVote: leadership transfer, ignore leader lease
+  // kAppend/kHeartbeat: one of the leader's followers is catching up (a
+  // hint for the server layer: members defer their automatic snapshots;
+  // the core ignores it).
+  bool peer_catching_up = false;
   // kAppend/kHeartbeat: leader's round number and local tick; the responses
   // echo both (read-index confirmation and lease).
   uint64_t seq = 0;

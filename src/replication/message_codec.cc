@@ -9,7 +9,8 @@ namespace {
 
 constexpr uint8_t kFlagReject = 1;
 constexpr uint8_t kFlagForce = 2;
-constexpr uint8_t kKnownFlags = kFlagReject | kFlagForce;
+constexpr uint8_t kFlagPeerCatchingUp = 4;
+constexpr uint8_t kKnownFlags = kFlagReject | kFlagForce | kFlagPeerCatchingUp;
 constexpr uint64_t kMaxEntriesPerMessage = 1 << 20;
 
 bool ValidType(uint8_t t) { return t >= 1 && t <= 10; }
@@ -63,7 +64,8 @@ const char* MessageTypeName(MessageType type) {
 void EncodeMessage(const Message& m, std::string* out) {
   out->push_back(static_cast<char>(kWireVersion));
   out->push_back(static_cast<char>(m.type));
-  uint8_t flags = (m.reject ? kFlagReject : 0) | (m.force ? kFlagForce : 0);
+  uint8_t flags = (m.reject ? kFlagReject : 0) | (m.force ? kFlagForce : 0) |
+                  (m.peer_catching_up ? kFlagPeerCatchingUp : 0);
   out->push_back(static_cast<char>(flags));
   PutVarint64(out, m.from);
   PutVarint64(out, m.to);
@@ -110,6 +112,7 @@ Result<Message> DecodeMessage(std::string_view bytes) {
   m.type = static_cast<MessageType>(type);
   m.reject = (flags & kFlagReject) != 0;
   m.force = (flags & kFlagForce) != 0;
+  m.peer_catching_up = (flags & kFlagPeerCatchingUp) != 0;
   uint64_t n_entries;
   if (!r.Varint(&m.from) || !r.Varint(&m.to) || !r.Varint(&m.term) || !r.Varint(&m.index) ||
       !r.Varint(&m.log_term) || !r.Varint(&m.commit) || !r.Varint(&m.hint) || !r.Varint(&m.seq) ||

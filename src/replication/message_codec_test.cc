@@ -20,6 +20,7 @@ Message Sample(MessageType type) {
   m.hint = 12;
   m.reject = true;
   m.force = true;
+  m.peer_catching_up = true;
   m.seq = 99;
   m.sent_tick = 123456;
   if (type == MessageType::kAppend) {
@@ -44,6 +45,7 @@ void ExpectEqual(const Message& a, const Message& b) {
   EXPECT_EQ(a.hint, b.hint);
   EXPECT_EQ(a.reject, b.reject);
   EXPECT_EQ(a.force, b.force);
+  EXPECT_EQ(a.peer_catching_up, b.peer_catching_up);
   EXPECT_EQ(a.seq, b.seq);
   EXPECT_EQ(a.sent_tick, b.sent_tick);
   ASSERT_EQ(a.entries.size(), b.entries.size());
@@ -61,6 +63,18 @@ TEST(MessageCodecTest, EveryTypeRoundTrips) {
     Message m = Sample(static_cast<MessageType>(t));
     auto decoded = DecodeMessage(EncodeMessage(m));
     ASSERT_TRUE(decoded.ok()) << MessageTypeName(m.type) << ": " << decoded.status().ToString();
+    ExpectEqual(m, *decoded);
+  }
+}
+
+TEST(MessageCodecTest, EachFlagRoundTripsAlone) {
+  for (int flag = 0; flag < 3; ++flag) {
+    Message m = Sample(MessageType::kHeartbeat);
+    m.reject = flag == 0;
+    m.force = flag == 1;
+    m.peer_catching_up = flag == 2;
+    auto decoded = DecodeMessage(EncodeMessage(m));
+    ASSERT_TRUE(decoded.ok()) << flag << ": " << decoded.status().ToString();
     ExpectEqual(m, *decoded);
   }
 }
@@ -84,7 +98,7 @@ TEST(MessageCodecTest, BadHeaderFieldsAreRejected) {
   bad[1] = 11;  // type
   EXPECT_FALSE(DecodeMessage(bad).ok());
   bad = bytes;
-  bad[2] = 4;  // unknown flag
+  bad[2] = 8;  // unknown flag
   EXPECT_FALSE(DecodeMessage(bad).ok());
 }
 

@@ -92,6 +92,7 @@ Lines PersistenceSection(Server& s) {
   Add(l, "tandem_log_flushes", j.flushes());
   Add(l, "tandem_snapshot_index", snap.last_index());
   Add(l, "tandem_snapshot_method", SnapshotMethodName(snap.method()));
+  Add(l, "tandem_snapshot_hold", SnapshotHoldName(s.snapshot_hold()));
   Add(l, "tandem_disk_error", j.failed() ? j.failure().ToString() : "none");
   return l;
 }

@@ -176,6 +176,7 @@ void Replicator::ScheduleTick() {
     if (ec || stopped_) return;
     CatchUpTicks();
     DropIdleStagedLoad();
+    RefreshPeerCatchingUp();
     ProcessReady();
     ScheduleTick();
   });
@@ -213,6 +214,18 @@ void Replicator::DropIdleStagedLoad() {
                  kStagedLoadIdleMs / 1000);
     staged_.reset();
   }
+}
+
+void Replicator::RefreshPeerCatchingUp() {
+  constexpr int64_t kCheckEveryMs = 100;
+  if (!core_->IsLeader()) {
+    peer_catching_up_ = false;
+    return;
+  }
+  int64_t now = server_.clock().MonotonicMs();
+  if (now - peer_catching_up_checked_mono_ms_ < kCheckEveryMs) return;
+  peer_catching_up_checked_mono_ms_ = now;
+  peer_catching_up_ = follower_catching_up(/*from_log_only=*/false);
 }
 
 void Replicator::Stop() {
@@ -344,6 +357,23 @@ std::vector<FollowerInfo> Replicator::followers() const {
   return out;
 }
 
+bool Replicator::follower_catching_up(bool from_log_only) const {
+  if (!core_->IsLeader()) return false;
+  uint64_t last = journal_.last_index();
+  for (const FollowerInfo& f : followers()) {
+    bool active = f.connected && f.last_ack_ms >= 0 && f.last_ack_ms < 1000;
+    if (!active || f.match_index + kCatchingUpLagEntries >= last) continue;
+    if (!from_log_only || f.match_index + 1 >= journal_.first_index()) return true;
+  }
+  return false;
+}
+
+bool Replicator::leader_reports_catch_up() const {
+  constexpr int64_t kHintValidMs = 2000;
+  return !core_->IsLeader() && leader_catch_up_hint_mono_ms_ != 0 &&
+         server_.clock().MonotonicMs() - leader_catch_up_hint_mono_ms_ < kHintValidMs;
+}
+
 void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
   auto msg = replication::DecodeMessage(bytes);
   if (!msg.ok()) {
@@ -360,8 +390,14 @@ void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
       msg->type == replication::MessageType::kSnapshot) {
     last_leader_contact_mono_ms_ = server_.clock().MonotonicMs();
   }
+  bool leader_hint = msg->type == replication::MessageType::kAppend ||
+                     msg->type == replication::MessageType::kHeartbeat;
+  bool peer_catching_up = msg->peer_catching_up;
   Status st = core_->Step(std::move(msg).value());
   if (!st.ok()) spdlog::debug("peer {} message rejected: {}", from, st.ToString());
+  if (leader_hint && core_->leader() == from && !core_->IsLeader()) {
+    leader_catch_up_hint_mono_ms_ = peer_catching_up ? server_.clock().MonotonicMs() : 0;
+  }
   if (core_->leader_commit_index() > 0) leader_commit_seen_ = true;
   if (core_->IsLeader() != was_leader_) {
     // The role changed: bring the server's state in line (apply the log on
@@ -739,7 +775,11 @@ void Replicator::HandleReady(replication::Ready rd) {
       break;
     }
   }
-  for (const auto& m : rd.messages) {
+  for (auto& m : rd.messages) {
+    if (m.type == replication::MessageType::kAppend ||
+        m.type == replication::MessageType::kHeartbeat) {
+      m.peer_catching_up = peer_catching_up_;
+    }
     if (m.type == replication::MessageType::kSnapshot) {
       SendSnapshot(m);
     } else {

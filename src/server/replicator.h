@@ -42,7 +42,7 @@ namespace tandem::server {
 class Server;
 
 // How far behind the leader (in entries) a follower counts as catching up:
-// the leader keeps its log for it (Server::FollowerCatchingUpFromLog), the
+// the leader keeps its log for it (Replicator::follower_catching_up), the
 // follower itself fsyncs in the background and defers its snapshots
 // (Replicator::catching_up).
 inline constexpr uint64_t kCatchingUpLagEntries = 1000;
@@ -141,6 +141,15 @@ class Replicator {
   // installed. Never a leader.
   bool building_state() const;
   std::vector<FollowerInfo> followers() const;
+  // Leader: a follower that answered within the last second is more than
+  // kCatchingUpLagEntries behind the log's end. from_log_only: one whose
+  // missing entries the log still holds (not one that needs a snapshot).
+  bool follower_catching_up(bool from_log_only) const;
+  // Follower: the leader's latest append or heartbeat, within the last 2 s,
+  // said one of its followers is catching up (Message::peer_catching_up;
+  // the leader sends follower_catching_up(false) as of its last check,
+  // every 100 ms).
+  bool leader_reports_catch_up() const;
   int64_t last_election_unix_ms() const { return last_election_unix_ms_; }
   // Times the event loop did not run for half an election timeout or more
   // (the "event loop stalled" warning), and the longest such pause in ms.
@@ -158,6 +167,9 @@ class Replicator {
   void CatchUpTicks();
   // Frees a staged snapshot load no chunk has fed for a while.
   void DropIdleStagedLoad();
+  // Leader: re-checks follower_catching_up(false) for peer_catching_up_
+  // (at most every 100 ms).
+  void RefreshPeerCatchingUp();
   void SaveTruncatedEntries(uint64_t after);
   void ScheduleReady();
   // Writes the journal's new entries and starts their fsync (FlushJournal);
@@ -206,6 +218,12 @@ class Replicator {
   int64_t last_leader_contact_mono_ms_ = 0;
   int64_t last_snapshot_chunk_mono_ms_ = 0;
   bool leader_commit_seen_ = false;  // a leader's append carried a commit index
+  // Leader: what its appends and heartbeats say (Message::peer_catching_up).
+  bool peer_catching_up_ = false;
+  int64_t peer_catching_up_checked_mono_ms_ = 0;
+  // Follower: when the leader last said a peer is catching up (0: its
+  // latest append or heartbeat said none is).
+  int64_t leader_catch_up_hint_mono_ms_ = 0;
   int64_t last_tick_mono_ms_ = 0;
   int64_t last_election_unix_ms_ = 0;
   uint64_t loop_stalls_ = 0;

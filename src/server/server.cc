@@ -792,28 +792,44 @@ void Server::MaybeAutoSnapshot() {
     return;
   }
   if (journal_.bytes_since_snapshot() < AutoSnapshotThreshold()) return;
-  if (SnapshotHeldOff()) return;
+  if (snapshot_hold() != SnapshotHold::kNone) return;
   Status st = StartBackgroundSnapshot();
   if (!st.ok()) spdlog::debug("automatic snapshot not started: {}", st.ToString());
 }
 
-bool Server::SnapshotHeldOff() const {
+const char* SnapshotHoldName(SnapshotHold hold) {
+  switch (hold) {
+    case SnapshotHold::kNone: return "none";
+    case SnapshotHold::kWritesFlowing: return "writes-flowing";
+    case SnapshotHold::kCatchingUp: return "catching-up";
+    case SnapshotHold::kFollowerCatchingUp: return "follower-catching-up";
+    case SnapshotHold::kPeerCatchingUp: return "peer-catching-up";
+  }
+  return "?";
+}
+
+SnapshotHold Server::snapshot_hold() const {
   // A snapshot taken while writes flow competes with them for the two
   // cores: a capture encodes in this loop and writes from a thread (a
   // burst of 400k 1 KB SETs: 62k SET/s with snapshots during the burst
   // against 72-82k with this hold-off); a fork's copy-on-write faults
   // stall the loop for hundreds of ms on this kind of VM (a leader lost
   // the leadership at 1M keys). A majority write waits on a follower as
-  // well as on the leader. So no member snapshots while writes flow. A leader also
-  // waits while a follower catches up from its log (and keeps the log for
-  // it, LeaderKeepsLog); a follower while it is itself catching up
-  // (measured: five snapshots during a 1 GiB catch-up from the log,
-  // competing with it for the cores).
+  // well as on the leader. A catch-up competes the same way (measured:
+  // five snapshots of a follower during its own 1 GiB catch-up from the
+  // log; the leader's and the other follower's during a new follower's).
   // Either way only until the log reaches 4x the threshold; it is on disk
   // (the resident part is bounded).
-  if (!replicator_ || !LogUnderHoldCap()) return false;
-  if (WritesFlowing()) return true;
-  return replicator_->is_leader() ? FollowerCatchingUpFromLog() : replicator_->catching_up();
+  if (!replicator_ || !LogUnderHoldCap()) return SnapshotHold::kNone;
+  if (WritesFlowing()) return SnapshotHold::kWritesFlowing;
+  if (replicator_->is_leader()) {
+    return replicator_->follower_catching_up(/*from_log_only=*/false)
+               ? SnapshotHold::kFollowerCatchingUp
+               : SnapshotHold::kNone;
+  }
+  if (replicator_->catching_up()) return SnapshotHold::kCatchingUp;
+  if (replicator_->leader_reports_catch_up()) return SnapshotHold::kPeerCatchingUp;
+  return SnapshotHold::kNone;
 }
 
 bool Server::LeaderKeepsLog() const {
@@ -822,7 +838,7 @@ bool Server::LeaderKeepsLog() const {
   // instead (measured: a new follower of a 1 GiB dataset received a 298 MB
   // snapshot, then the 1.1 GB one).
   return replicator_ && replicator_->is_leader() && LogUnderHoldCap() &&
-         FollowerCatchingUpFromLog();
+         replicator_->follower_catching_up(/*from_log_only=*/true);
 }
 
 bool Server::WritesFlowing() const {
@@ -834,18 +850,6 @@ bool Server::WritesFlowing() const {
 
 bool Server::LogUnderHoldCap() const {
   return journal_.bytes_since_snapshot() < 4 * AutoSnapshotThreshold();
-}
-
-bool Server::FollowerCatchingUpFromLog() const {
-  uint64_t last = journal_.last_index();
-  for (const FollowerInfo& f : replicator_->followers()) {
-    bool active = f.connected && f.last_ack_ms >= 0 && f.last_ack_ms < 1000;
-    if (active && f.match_index + kCatchingUpLagEntries < last &&
-        f.match_index + 1 >= journal_.first_index()) {
-      return true;
-    }
-  }
-  return false;
 }
 
 Result<Server::SnapshotPoint> Server::CommittedSnapshotPoint() {

@@ -3,6 +3,7 @@ by snapshot when the leader compacted them, or in full from an empty data
 dir; a wiped node never replicates its empty state over the others."""
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -373,3 +374,76 @@ def test_new_follower_builds_its_state_in_huge_pages_and_stops_after(cluster_fac
     # ~48 of the 64 MB arrive while it is more than 1000 entries behind.
     assert follower_kib >= 32 * 1024, "the follower built 64 MB without huge pages"
     assert leader_grown_kib <= 0, "the leader's heap got huge pages under ordinary writes"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 8 MiB tmpfs (root only): a data dir on it fills up at once."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount tmpfs: {r.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)])
+
+
+def fill(path):
+    """Writes zeros to path until the disk is full."""
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError:
+            pass
+
+
+def test_members_hold_off_their_snapshots_while_a_follower_catches_up(cluster_factory,
+                                                                     small_disk):
+    """While a follower is far behind, the leader and the other follower take
+    no automatic snapshot (each would compete with the catch-up for the
+    cores): the leader's appends and heartbeats say a follower is catching
+    up. Here the follower's disk is full, so its catch-up waits for space."""
+    cluster = cluster_factory(3, extra_args=["--snapshot-log-bytes", "1048576"])
+    leader = cluster.start()
+    victim, bystander = cluster.followers(leader)
+    victim.kill()
+    victim.data_dir = str(small_disk / "data")
+    victim.extra_args = ["--wal-segment-bytes", "1048576"]
+    victim.start()
+    # Once it has the term on disk (its only other file write), the disk fills.
+    wait_until(lambda: victim.info()["tandem_leader_id"] == str(leader.id), 10,
+               what="the follower to learn the leader")
+    fill(small_disk / "filler")
+    offsets = {n.id: os.path.getsize(n.log_path) for n in (leader, bystander)}
+    # ~3 MB of log: over the 1 MiB threshold, under 4x.
+    data = bulk_write(leader, "lag", 3000, value_size=1000, batch=500)
+    last = int(leader.info()["tandem_last_log_index"])
+    wait_until(lambda: int(bystander.info()["tandem_applied_index"]) >= last, 30,
+               what="the other follower to apply every write")
+
+    def hold(node):
+        return node.info("persistence")["tandem_snapshot_hold"]
+    # Past its quiet time (writes-flowing) the bystander would snapshot, but
+    # the leader says a follower is catching up.
+    wait_until(lambda: hold(bystander) == "peer-catching-up", 30, interval=0.05,
+               what="the other follower to hold off for the catching-up one")
+    p = bystander.info("persistence")
+    assert int(p["tandem_log_bytes_since_snapshot"]) > 1048576, p
+    assert hold(leader) == "follower-catching-up"
+    view = leader.info()[f"tandem_follower_{victim.id}"]
+    assert int(view["match"]) + 1000 < last, view
+    for node in (leader, bystander):
+        assert not snapshot_starts(node, offsets[node.id]), \
+            f"node {node.id} snapshotted during the catch-up"
+    # Space returns: the follower catches up, then the others snapshot.
+    os.remove(small_disk / "filler")
+    cluster.wait_converged(timeout=60)
+    check_writes(victim, data)
+    for node in (leader, bystander):
+        wait_until(lambda: snapshot_starts(node, offsets[node.id]), 30, interval=0.1,
+                   what=f"node {node.id}'s snapshot once the catch-up ended")
+        assert min(snapshot_starts(node, offsets[node.id])) >= last
