@@ -121,6 +121,7 @@ struct PeerLinks::Link {
   uint64_t connections = 0;
   bool stopped = false;
   bool writing = false;  // the link's coroutine has bytes in an async_write
+  bool waiting_to_redial = false;  // in the backoff after a failed dial or a lost link
 };
 
 PeerLinks::PeerLinks(asio::io_context& io, const Config& config) : io_(io), config_(config) {
@@ -188,6 +189,13 @@ uint64_t PeerLinks::connections(uint64_t id) const {
   return it == links_.end() ? 0 : it->second->connections;
 }
 
+void PeerLinks::RedialIfWaiting(uint64_t id) {
+  auto it = links_.find(id);
+  if (it == links_.end()) return;
+  Link& link = *it->second;
+  if (link.waiting_to_redial) link.wake.cancel();
+}
+
 size_t PeerLinks::queued_bytes(uint64_t id) const {
   auto it = links_.find(id);
   return it == links_.end() ? 0 : it->second->queue.bytes();
@@ -252,7 +260,9 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
       asio::error_code ignored;
       link->socket.close(ignored);
       link->wake.expires_after(backoff);
+      link->waiting_to_redial = true;
       co_await link->wake.async_wait(kUseTuple);
+      link->waiting_to_redial = false;
       backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
       continue;
     }

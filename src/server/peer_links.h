@@ -43,6 +43,9 @@ class PeerLinks {
   // queue is full.
   bool SendSnapshotChunk(uint64_t to, std::string chunk);
   bool connected(uint64_t id) const;
+  // Peer `id` has just dialed this node, so it is up: a link to it waiting
+  // out its reconnect backoff (up to 1 s after a restart) dials now.
+  void RedialIfWaiting(uint64_t id);
   // How many times the link to `id` has connected (a changed count means
   // the peer may have restarted since).
   uint64_t connections(uint64_t id) const;

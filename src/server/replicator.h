@@ -72,6 +72,10 @@ class Replicator {
   void Stop();
   // Retries a log write that failed (disk full): called from the cron.
   void RetryFailedJournal();
+  // Peer `id` has introduced itself on a link it dialed (so it is up, maybe
+  // restarted): this node's own link to it redials now if it was waiting
+  // to (PeerLinks::RedialIfWaiting).
+  void PeerDialedIn(uint64_t id) { peers_.RedialIfWaiting(id); }
 
   // --- the write path (leader only) ---
   bool is_leader() const;

@@ -450,6 +450,7 @@ void Server::HandlePeerHandshake(Client& c, std::span<const std::string_view> ar
   c.authenticated = true;
   c.name = "peer-" + std::to_string(from);
   w.Ok();
+  replicator_->PeerDialedIn(c.peer_id);
 }
 
 void Server::DispatchPeerFrame(Client& c, std::span<const std::string_view> args) {

@@ -447,3 +447,27 @@ def test_members_hold_off_their_snapshots_while_a_follower_catches_up(cluster_fa
         wait_until(lambda: snapshot_starts(node, offsets[node.id]), 30, interval=0.1,
                    what=f"node {node.id}'s snapshot once the catch-up ended")
         assert min(snapshot_starts(node, offsets[node.id])) >= last
+
+
+def test_leader_redials_a_restarted_follower_at_once(cluster):
+    """The leader's link to a member that went down redials with a backoff
+    growing to 1 s; a restarted follower dials the leader itself, and the
+    leader then redials at once, so the follower hears from it (and catches
+    up) without waiting the backoff out."""
+    leader = cluster.wait_leader()
+    node = cluster.followers(leader)[0]
+
+    def leader_link_up():
+        return str(leader.info()[f"tandem_follower_{node.id}"]["connected"]) == "1"
+    for _ in range(2):
+        node.kill()
+        # Not a wait for readiness: the leader's dials come about 0, 0.05,
+        # 0.15, 0.35, 0.75, 1.55, 2.55, 3.55 s after the loss, so a restart
+        # now leaves its next dial about 0.8 s away.
+        time.sleep(2.65)
+        node.start()
+        t0 = time.monotonic()
+        wait_until(leader_link_up, 10, interval=0.01, what="the leader's link to the follower")
+        delay = time.monotonic() - t0
+        print(f"leader's link up {delay * 1000:.0f} ms after the follower answered")
+        assert delay < 0.4, f"the leader redialled {delay:.2f} s after the follower came back"
