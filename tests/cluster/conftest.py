@@ -6,10 +6,14 @@ with a leader. Every process is killed at teardown; when a test fails, the
 tail of every node's log is attached to its report.
 """
 import os
+import sys
 
 import pytest
 
 from clusterlib import TANDEMD, Cluster
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from disk_fixtures import small_disk  # noqa: E402,F401  (a fixture for the tests here)
 
 
 def pytest_collection_modifyitems(config, items):

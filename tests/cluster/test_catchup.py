@@ -3,13 +3,13 @@ by snapshot when the leader compacted them, or in full from an empty data
 dir; a wiped node never replicates its empty state over the others."""
 import os
 import re
-import subprocess
 import time
 
 import pytest
 import redis
 
 from clusterlib import Outcomes, check_writes, wait_until
+from disk_fixtures import fill_disk
 
 
 def bulk_write(node, prefix, count, value_size=16, batch=200):
@@ -376,31 +376,6 @@ def test_new_follower_builds_its_state_in_huge_pages_and_stops_after(cluster_fac
     assert leader_grown_kib <= 0, "the leader's heap got huge pages under ordinary writes"
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 8 MiB tmpfs (root only): a data dir on it fills up at once."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
-                       capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount tmpfs: {r.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)])
-
-
-def fill(path):
-    """Writes zeros to path until the disk is full."""
-    with open(path, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-        except OSError:
-            pass
-
-
 def test_members_hold_off_their_snapshots_while_a_follower_catches_up(cluster_factory,
                                                                      small_disk):
     """While a follower is far behind, the leader and the other follower take
@@ -417,7 +392,7 @@ def test_members_hold_off_their_snapshots_while_a_follower_catches_up(cluster_fa
     # Once it has the term on disk (its only other file write), the disk fills.
     wait_until(lambda: victim.info()["tandem_leader_id"] == str(leader.id), 10,
                what="the follower to learn the leader")
-    fill(small_disk / "filler")
+    fill_disk(small_disk / "filler")
     offsets = {n.id: os.path.getsize(n.log_path) for n in (leader, bystander)}
     # ~3 MB of log: over the 1 MiB threshold, under 4x.
     data = bulk_write(leader, "lag", 3000, value_size=1000, batch=500)
@@ -427,13 +402,15 @@ def test_members_hold_off_their_snapshots_while_a_follower_catches_up(cluster_fa
 
     def hold(node):
         return node.info("persistence")["tandem_snapshot_hold"]
-    # Past its quiet time (writes-flowing) the bystander would snapshot, but
-    # the leader says a follower is catching up.
+    # Past their quiet time (writes-flowing: 1-3 s by node id) both would
+    # snapshot, but a follower is catching up, and the leader says so.
+    wait_until(lambda: hold(leader) == "follower-catching-up", 30, interval=0.05,
+               what="the leader to hold off for the catching-up follower")
     wait_until(lambda: hold(bystander) == "peer-catching-up", 30, interval=0.05,
                what="the other follower to hold off for the catching-up one")
-    p = bystander.info("persistence")
-    assert int(p["tandem_log_bytes_since_snapshot"]) > 1048576, p
-    assert hold(leader) == "follower-catching-up"
+    for node in (leader, bystander):
+        p = node.info("persistence")
+        assert int(p["tandem_log_bytes_since_snapshot"]) > 1048576, p
     view = leader.info()[f"tandem_follower_{victim.id}"]
     assert int(view["match"]) + 1000 < last, view
     for node in (leader, bystander):

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -16,6 +17,9 @@ import redis
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TANDEM_BUILD_DIR", os.path.join(ROOT, "build"))
 TANDEMD = os.path.join(BUILD, "tandemd")
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from disk_fixtures import small_disk  # noqa: E402,F401  (a fixture for the tests here)
 
 
 def free_port():

@@ -7,20 +7,7 @@ import pytest
 import redis
 
 from conftest import wait_until
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
-                       capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount tmpfs: {r.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)])
+from disk_fixtures import fill_disk
 
 
 def test_disk_full_refuses_writes_and_recovers(tandem_factory, small_disk):
@@ -31,13 +18,7 @@ def test_disk_full_refuses_writes_and_recovers(tandem_factory, small_disk):
     c = node.client()
     c.set("before", "ok")
     filler = small_disk / "filler"
-    with open(filler, "wb", buffering=0) as f:  # every write sees ENOSPC itself
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    fill_disk(filler)
     value = "x" * 4096
     acked = []
     errors = []
