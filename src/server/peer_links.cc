@@ -121,7 +121,8 @@ struct PeerLinks::Link {
   uint64_t connections = 0;
   bool stopped = false;
   bool writing = false;  // the link's coroutine has bytes in an async_write
-  bool waiting_to_redial = false;  // in the backoff after a failed dial or a lost link
+  bool takes_catch_up_hint = false;  // from the handshake's answer
+  bool waiting_to_redial = false;  // in the backoff after a failed dial or handshake
 };
 
 PeerLinks::PeerLinks(asio::io_context& io, const Config& config) : io_(io), config_(config) {
@@ -189,6 +190,11 @@ uint64_t PeerLinks::connections(uint64_t id) const {
   return it == links_.end() ? 0 : it->second->connections;
 }
 
+bool PeerLinks::takes_catch_up_hint(uint64_t id) const {
+  auto it = links_.find(id);
+  return it != links_.end() && it->second->connected && it->second->takes_catch_up_hint;
+}
+
 void PeerLinks::RedialIfWaiting(uint64_t id) {
   auto it = links_.find(id);
   if (it == links_.end()) return;
@@ -253,6 +259,8 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
                      link->address.ToString(), reply.str);
         ec = asio::error::connection_refused;
       }
+      link->takes_catch_up_hint =
+          !ec && std::string_view(reply.str).find(kPeerCapabilityCatchUpHint) != std::string_view::npos;
     }
     if (ec) {
       if (link->stopped) break;

@@ -26,6 +26,10 @@
 
 namespace tandem::server {
 
+// A TANDEM.PEER answer "+OK <capabilities>" naming this one: the node takes
+// the peer_catching_up flag of replication messages (older builds reject it).
+inline constexpr char kPeerCapabilityCatchUpHint[] = "catch-up-hint";
+
 class PeerLinks {
  public:
   PeerLinks(asio::io_context& io, const Config& config);
@@ -43,6 +47,9 @@ class PeerLinks {
   // queue is full.
   bool SendSnapshotChunk(uint64_t to, std::string chunk);
   bool connected(uint64_t id) const;
+  // The peer's answer to this link's handshake named
+  // kPeerCapabilityCatchUpHint (false while not connected).
+  bool takes_catch_up_hint(uint64_t id) const;
   // Peer `id` has just dialed this node, so it is up: a link to it waiting
   // out its reconnect backoff (up to 1 s after a restart) dials now.
   void RedialIfWaiting(uint64_t id);

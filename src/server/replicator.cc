@@ -352,6 +352,7 @@ std::vector<FollowerInfo> Replicator::followers() const {
     f.match_index = p.match;
     f.last_ack_ms = static_cast<int64_t>(p.ticks_since_ack) * kTickMs;
     f.connected = peers_.connected(p.id);
+    f.probing = p.state == replication::ProgressState::kProbe;
     out.push_back(f);
   }
   return out;
@@ -362,7 +363,7 @@ bool Replicator::follower_catching_up(bool from_log_only) const {
   uint64_t last = journal_.last_index();
   for (const FollowerInfo& f : followers()) {
     bool active = f.connected && f.last_ack_ms >= 0 && f.last_ack_ms < 1000;
-    if (!active || f.match_index + kCatchingUpLagEntries >= last) continue;
+    if (!active || f.probing || f.match_index + kCatchingUpLagEntries >= last) continue;
     if (!from_log_only || f.match_index + 1 >= journal_.first_index()) return true;
   }
   return false;
@@ -393,9 +394,13 @@ void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
   bool leader_hint = msg->type == replication::MessageType::kAppend ||
                      msg->type == replication::MessageType::kHeartbeat;
   bool peer_catching_up = msg->peer_catching_up;
+  uint64_t msg_term = msg->term;
   Status st = core_->Step(std::move(msg).value());
   if (!st.ok()) spdlog::debug("peer {} message rejected: {}", from, st.ToString());
-  if (leader_hint && core_->leader() == from && !core_->IsLeader()) {
+  // Only from the current leader, in its current term (a stale message of
+  // a node leading again, in a later term, says nothing now).
+  if (leader_hint && st.ok() && core_->leader() == from && !core_->IsLeader() &&
+      msg_term == core_->term()) {
     leader_catch_up_hint_mono_ms_ = peer_catching_up ? server_.clock().MonotonicMs() : 0;
   }
   if (core_->leader_commit_index() > 0) leader_commit_seen_ = true;
@@ -778,7 +783,7 @@ void Replicator::HandleReady(replication::Ready rd) {
   for (auto& m : rd.messages) {
     if (m.type == replication::MessageType::kAppend ||
         m.type == replication::MessageType::kHeartbeat) {
-      m.peer_catching_up = peer_catching_up_;
+      m.peer_catching_up = peer_catching_up_ && peers_.takes_catch_up_hint(m.to);
     }
     if (m.type == replication::MessageType::kSnapshot) {
       SendSnapshot(m);

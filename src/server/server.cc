@@ -449,7 +449,9 @@ void Server::HandlePeerHandshake(Client& c, std::span<const std::string_view> ar
   c.peer_id = static_cast<uint64_t>(from);
   c.authenticated = true;
   c.name = "peer-" + std::to_string(from);
-  w.Ok();
+  // What this build takes beyond the first version of the protocol (the
+  // dialer sends it only what it announces; older dialers read any +OK).
+  w.SimpleString(std::string("OK ") + kPeerCapabilityCatchUpHint);
   replicator_->PeerDialedIn(c.peer_id);
 }
 

@@ -85,8 +85,9 @@ class Server {
   // automatic snapshots while writes flow (WritesFlowing), and while a
   // member of the cluster catches up (more than kCatchingUpLagEntries
   // behind, from the log or by a snapshot): the leader while one of its
-  // followers does, a follower while it does itself or its leader says
-  // another one does. Each would compete with the catch-up for the cores
+  // followers does, a follower while it does itself or its leader says one
+  // of its followers does (maybe this one: a follower being sent a
+  // snapshot). Each would compete with the catch-up for the cores
   // (a capture encodes on the loop; measured: with the two other members'
   // snapshots of a 1 GiB dataset a new follower caught up in 5.9-9.1 s,
   // median 7.7, without them in 5.0-8.0 s, median 6.0).

@@ -311,3 +311,25 @@ def test_peers_authenticate_with_requirepass(cluster_factory):
     outsider.start()
     cluster.wait_converged()
     assert outsider.client().get("k") == "v"
+
+
+def test_peer_handshake_is_checked_and_names_capabilities(cluster):
+    """TANDEM.PEER, the first frame of a link between members, refuses a wrong
+    cluster id, target or member; its +OK names what this build takes beyond
+    the first protocol version (catch-up-hint: the peer_catching_up flag)."""
+    node, other = list(cluster)[:2]
+
+    def handshake(*args):
+        c = node.client(decode_responses=True)
+        try:
+            return c.execute_command("TANDEM.PEER", *args)
+        except redis.ResponseError as e:
+            return f"error: {e}"
+        finally:
+            c.close()
+    assert "cluster id mismatch" in handshake("other", other.id, node.id)
+    assert "not node" in handshake("tandem", other.id, other.id)
+    assert "not a member" in handshake("tandem", 99, node.id)
+    reply = handshake("tandem", other.id, node.id)
+    assert not str(reply).startswith("error"), reply
+    assert "catch-up-hint" in str(reply).split(), reply
