@@ -352,7 +352,6 @@ std::vector<FollowerInfo> Replicator::followers() const {
     f.match_index = p.match;
     f.last_ack_ms = static_cast<int64_t>(p.ticks_since_ack) * kTickMs;
     f.connected = peers_.connected(p.id);
-    f.probing = p.state == replication::ProgressState::kProbe;
     out.push_back(f);
   }
   return out;
@@ -363,7 +362,7 @@ bool Replicator::follower_catching_up(bool from_log_only) const {
   uint64_t last = journal_.last_index();
   for (const FollowerInfo& f : followers()) {
     bool active = f.connected && f.last_ack_ms >= 0 && f.last_ack_ms < 1000;
-    if (!active || f.probing || f.match_index + kCatchingUpLagEntries >= last) continue;
+    if (!active || f.match_index + kCatchingUpLagEntries >= last) continue;
     if (!from_log_only || f.match_index + 1 >= journal_.first_index()) return true;
   }
   return false;

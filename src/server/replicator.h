@@ -56,9 +56,6 @@ struct FollowerInfo {
   uint64_t match_index = 0;  // highest log index known to be on it
   int64_t last_ack_ms = -1;  // ms since it last answered, -1 = never
   bool connected = false;
-  // The leader is still finding where their logs match (after an election
-  // or a rejected append): match_index may be far below what it holds.
-  bool probing = false;
 };
 
 class Replicator {
@@ -149,10 +146,11 @@ class Replicator {
   bool building_state() const;
   std::vector<FollowerInfo> followers() const;
   // Leader: a follower that answered within the last second is more than
-  // kCatchingUpLagEntries behind the log's end (not while the leader is
-  // still probing where their logs match: a new leader starts every
-  // follower at match 0). from_log_only: one whose missing entries the log
-  // still holds (not one that needs a snapshot).
+  // kCatchingUpLagEntries behind the log's end, in whatever state the
+  // leader's view of it is (a follower being sent a snapshot goes back to
+  // probing while the stream lasts over 2 election timeouts). from_log_only:
+  // one whose missing entries the log still holds (not one that needs a
+  // snapshot).
   bool follower_catching_up(bool from_log_only) const;
   // Follower: the leader's latest append or heartbeat, within the last 2 s,
   // said one of its followers is catching up (Message::peer_catching_up;
