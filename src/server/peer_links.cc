@@ -109,6 +109,25 @@ class PeerLinks::SendQueue {
   bool last_open_ = false;  // pieces_.back() takes more small frames
 };
 
+namespace {
+
+// Whether a handshake's +OK answer lists `capability` (whole words after
+// the OK).
+bool AnswerNames(const resp::Reply& reply, std::string_view capability) {
+  if (reply.type != resp::ReplyType::kSimpleString) return false;
+  std::string_view rest = reply.str;
+  while (!rest.empty()) {
+    size_t space = rest.find(' ');
+    std::string_view word = rest.substr(0, space);
+    if (word == capability) return true;
+    if (space == std::string_view::npos) break;
+    rest.remove_prefix(space + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
 struct PeerLinks::Link {
   Link(asio::io_context& io, uint64_t id, HostPort address)
       : id(id), address(std::move(address)), wake(io), socket(io) {}
@@ -259,8 +278,7 @@ asio::awaitable<void> PeerLinks::Run(std::shared_ptr<Link> link) {
                      link->address.ToString(), reply.str);
         ec = asio::error::connection_refused;
       }
-      link->takes_catch_up_hint =
-          !ec && std::string_view(reply.str).find(kPeerCapabilityCatchUpHint) != std::string_view::npos;
+      link->takes_catch_up_hint = !ec && AnswerNames(reply, kPeerCapabilityCatchUpHint);
     }
     if (ec) {
       if (link->stopped) break;

@@ -7,7 +7,9 @@
 //
 // Wire (docs/replication.md, "Peer links"): RESP commands on the client
 // port. Handshake: TANDEM.PEER <cluster-id> <from-id> <to-id> [<secret>],
-// answered +OK or an error (then the link is closed and retried). After it:
+// answered +OK with the answering build's capabilities after it
+// (kPeerCapabilityCatchUpHint) or an error (then the link is closed and
+// retried). After it:
 // TANDEM.RAFT <encoded message> and TANDEM.SNAP <snapshot chunk>, no replies.
 #pragma once
 

@@ -318,6 +318,7 @@ def test_peer_handshake_is_checked_and_names_capabilities(cluster):
     cluster id, target or member; its +OK names what this build takes beyond
     the first protocol version (catch-up-hint: the peer_catching_up flag)."""
     node, other = list(cluster)[:2]
+    cluster_id = "tandem"  # the default --cluster-id
 
     def handshake(*args):
         c = node.client(decode_responses=True)
@@ -328,8 +329,8 @@ def test_peer_handshake_is_checked_and_names_capabilities(cluster):
         finally:
             c.close()
     assert "cluster id mismatch" in handshake("other", other.id, node.id)
-    assert "not node" in handshake("tandem", other.id, other.id)
-    assert "not a member" in handshake("tandem", 99, node.id)
-    reply = handshake("tandem", other.id, node.id)
+    assert "not node" in handshake(cluster_id, other.id, other.id)
+    assert "not a member" in handshake(cluster_id, 99, node.id)
+    reply = handshake(cluster_id, other.id, node.id)
     assert not str(reply).startswith("error"), reply
     assert "catch-up-hint" in str(reply).split(), reply
