@@ -87,6 +87,12 @@ Entry EntryFromJournal(uint64_t term, uint64_t index, uint8_t type, std::string 
   return e;
 }
 
+// The leader's messages that carry Message::peer_catching_up.
+bool CarriesCatchUpHint(replication::MessageType type) {
+  return type == replication::MessageType::kAppend ||
+         type == replication::MessageType::kHeartbeat;
+}
+
 }  // namespace
 
 struct Replicator::SnapshotReceive {
@@ -384,22 +390,19 @@ void Replicator::OnPeerMessage(uint64_t from, std::string_view bytes) {
     spdlog::warn("peer {} sent a message claiming to be from {}", from, msg->from);
     return;
   }
+  bool leader_hint = CarriesCatchUpHint(msg->type);
   // Only a leader sends these: they count as contact with the leader.
-  if (msg->type == replication::MessageType::kAppend ||
-      msg->type == replication::MessageType::kHeartbeat ||
-      msg->type == replication::MessageType::kSnapshot) {
+  if (leader_hint || msg->type == replication::MessageType::kSnapshot) {
     last_leader_contact_mono_ms_ = server_.clock().MonotonicMs();
   }
-  bool leader_hint = msg->type == replication::MessageType::kAppend ||
-                     msg->type == replication::MessageType::kHeartbeat;
   bool peer_catching_up = msg->peer_catching_up;
   uint64_t msg_term = msg->term;
   Status st = core_->Step(std::move(msg).value());
   if (!st.ok()) spdlog::debug("peer {} message rejected: {}", from, st.ToString());
-  // Only from the current leader, in its current term (a stale message of
-  // a node leading again, in a later term, says nothing now).
-  if (leader_hint && st.ok() && core_->leader() == from && !core_->IsLeader() &&
-      msg_term == core_->term()) {
+  // Only from the current leader (a peer: not this node), in its current
+  // term (a stale message of a node leading again, in a later term, says
+  // nothing now).
+  if (leader_hint && st.ok() && core_->leader() == from && msg_term == core_->term()) {
     leader_catch_up_hint_mono_ms_ = peer_catching_up ? server_.clock().MonotonicMs() : 0;
   }
   if (core_->leader_commit_index() > 0) leader_commit_seen_ = true;
@@ -780,8 +783,7 @@ void Replicator::HandleReady(replication::Ready rd) {
     }
   }
   for (auto& m : rd.messages) {
-    if (m.type == replication::MessageType::kAppend ||
-        m.type == replication::MessageType::kHeartbeat) {
+    if (CarriesCatchUpHint(m.type)) {
       m.peer_catching_up = peer_catching_up_ && peers_.takes_catch_up_hint(m.to);
     }
     if (m.type == replication::MessageType::kSnapshot) {

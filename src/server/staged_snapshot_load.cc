@@ -83,20 +83,17 @@ void StagedSnapshotLoad::Run() {
     }
     lock.lock();
     if (stop_) return;
-    if (!st.ok()) {
+    if (st.ok()) {
+      processed_ = upto;
+    } else {
       error_ = st;
-      idle_.notify_all();
-      lock.unlock();
-      if (on_idle_) on_idle_();
-      return;
     }
-    processed_ = upto;
-    if (processed_ == available_) {
-      idle_.notify_all();
-      lock.unlock();
-      if (on_idle_) on_idle_();
-      lock.lock();
-    }
+    if (!IdleLocked()) continue;
+    idle_.notify_all();
+    lock.unlock();
+    if (on_idle_) on_idle_();
+    if (!st.ok()) return;
+    lock.lock();
   }
 }
 
