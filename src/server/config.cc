@@ -109,7 +109,8 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
   app.set_version_flag("--version", "tandemd 0.1.0");
   app.set_config("--config", "", "config file: the same keys as the flags, 'key = value' lines");
   std::string listen = "127.0.0.1:6379", advertise, cluster, durability = "majority",
-              fsync = "always", snapshot_method = "capture", huge_pages = "auto";
+              fsync = "always", snapshot_method = "capture", huge_pages = "auto",
+              heap_prefault = "on";
   app.add_option("--node-id", c.node_id, "this node's id, a positive integer")
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   app.add_option("--listen", listen, "HOST:PORT serving clients and peers");
@@ -141,6 +142,9 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
                  "auto|on|off: transparent huge pages for the heap (auto: while loading "
                  "in bulk, never with --snapshot-method fork)")
       ->check(CLI::IsMember({"auto", "on", "off"}));
+  app.add_option("--heap-prefault", heap_prefault,
+                 "on|off: a helper thread faults in new heap memory ahead of its use")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--wal-segment-bytes", c.wal_segment_bytes, "size of one log segment file")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
   app.add_option("--maxclients", c.maxclients, "maximum connected clients")
@@ -184,6 +188,7 @@ Result<Config> ParseCommandLine(int argc, char** argv) {
                  : huge_pages == "off" ? HugePages::kNever
                  : c.snapshot_method == SnapshotMethod::kFork ? HugePages::kNever
                                                                 : HugePages::kWhileLoading;
+  c.heap_prefault = heap_prefault == "on";
   if (c.election_timeout_ms <= 2 * c.heartbeat_ms) {
     return Status::InvalidArgument("--election-timeout-ms must be more than twice --heartbeat-ms");
   }

@@ -62,6 +62,9 @@ struct Config {
   // --huge-pages auto is kWhileLoading, or kNever with --snapshot-method
   // fork. kNever is applied by tandemd's main before the heap grows.
   HugePages huge_pages = HugePages::kWhileLoading;
+  // --heap-prefault: tandemd's main installs util/heap_prefault.h before
+  // the server starts.
+  bool heap_prefault = true;
   uint64_t wal_segment_bytes = 64ull << 20;
   int maxclients = 10000;
   int active_expire_hz = 10;

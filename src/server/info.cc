@@ -9,6 +9,7 @@
 #include "server/replicator.h"
 #include "server/server.h"
 #include "util/allocator.h"
+#include "util/heap_prefault.h"
 
 namespace tandem::server {
 
@@ -72,6 +73,11 @@ Lines MemorySection(Server& s) {
   Add(l, "mem_allocator", AllocatorName());
   Add(l, "tandem_huge_pages", TransparentHugePagesState());
   Add(l, "tandem_huge_pages_policy", HugePagesName(s.config().huge_pages));
+  HeapPrefaultStats prefault = GetHeapPrefaultStats();
+  Add(l, "tandem_heap_prefault", prefault.active ? "on" : "off");
+  Add(l, "tandem_heap_prefault_populated_bytes", prefault.populated_bytes);
+  Add(l, "tandem_heap_prefault_lead_bytes", prefault.lead_bytes);
+  Add(l, "tandem_heap_prefault_released_bytes", prefault.released_bytes);
   return l;
 }
 

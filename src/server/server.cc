@@ -21,6 +21,7 @@
 #include "resp/parser.h"
 #include "server/server_command.h"
 #include "util/allocator.h"
+#include "util/heap_prefault.h"
 
 namespace tandem::server {
 
@@ -203,10 +204,11 @@ Status Server::Start() {
   UpdateHugePages();
   spdlog::info(
       "tandemd node {} ready on {} (data dir {}, fsync {}, snapshots by {}, huge pages {} ({}), "
-      "pid {})",
+      "heap prefault {}, pid {})",
       config_.node_id, config_.listen.host + ":" + std::to_string(bound_port_), config_.data_dir,
       FsyncPolicyName(config_.fsync), SnapshotMethodName(config_.snapshot_method),
-      HugePagesName(config_.huge_pages), TransparentHugePagesState(), getpid());
+      HugePagesName(config_.huge_pages), TransparentHugePagesState(),
+      GetHeapPrefaultStats().active ? "on" : "off", getpid());
   return Status::Ok();
 }
 

@@ -7,6 +7,7 @@
 #include "server/logging.h"
 #include "server/server.h"
 #include "util/allocator.h"
+#include "util/heap_prefault.h"
 
 // jemalloc reads its options from this symbol before main: the heap asks
 // for transparent huge pages (util/allocator.h) whenever the process allows
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   if (!st.ok()) {
     std::fprintf(stderr, "tandemd: %s\n", st.ToString().c_str());
     return 2;
+  }
+  if (config->heap_prefault) {
+    std::string why = tandem::InstallHeapPrefault();
+    if (!why.empty()) spdlog::warn("--heap-prefault on, but it cannot work here: {}", why);
   }
   tandem::server::Server server(*config);
   st = server.Start();

@@ -60,7 +60,8 @@ size_t ProcessRssBytes();
 // copy-on-write of huge pages stalled a forked snapshot's parent for
 // seconds (Redis forbids THP for itself). So by default (--huge-pages auto)
 // tandemd allows them only while it builds its state in bulk
-// (Server::UpdateHugePages).
+// (Server::UpdateHugePages). util/heap_prefault.h moves the faults of a
+// growing heap to a helper thread.
 //
 // SetTransparentHugePages(allow) allows or forbids them for the whole
 // process and its children from now on (prctl PR_SET_THP_DISABLE): memory

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import redis
 
-from conftest import BUILD, TANDEMD, TandemProcess, free_port, raw_exchange
+from conftest import BUILD, TANDEMD, TandemProcess, free_port, raw_exchange, wait_until
 
 
 def test_port_in_use_gives_clear_error(tandem_factory):
@@ -190,6 +190,40 @@ def test_huge_pages_back_the_heap_as_asked(tandem_factory, args, wanted):
         assert grown_kib >= 2048, "64 MB of values and not one huge page"
     else:
         assert grown_kib <= 0, f"{grown_kib} KiB more in huge pages with them off"
+
+
+def thread_names(pid):
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            names.append(f.read().strip())
+    return names
+
+
+@pytest.mark.parametrize("args", [[], ["--heap-prefault", "off"]])
+def test_heap_prefault_runs_as_asked(tandem_factory, args):
+    """--heap-prefault on (the default, with jemalloc): a helper thread
+    faults in the heap's new memory as it grows (src/util/heap_prefault.h)."""
+    on = not args and built_with_jemalloc()
+    node = tandem_factory(extra_args=args).start()
+    c = node.client()
+    memory = c.info("memory")
+    assert memory["tandem_heap_prefault"] == ("on" if on else "off")
+    assert ("heap-prefault" in thread_names(node.proc.pid)) == on
+    before = memory["tandem_heap_prefault_populated_bytes"]
+    value = "v" * 100000
+    pipe = c.pipeline(transaction=False)
+    for i in range(320):  # 32 MB
+        pipe.set(f"big:{i}", value)
+    pipe.execute()
+    if on:
+        wait_until(lambda: c.info("memory")["tandem_heap_prefault_populated_bytes"]
+                   >= before + 8 * 1024 * 1024, 10, interval=0.05,
+                   what="the helper to fault in memory for the growing heap")
+    else:
+        assert c.info("memory")["tandem_heap_prefault_populated_bytes"] == 0
+    for i in range(0, 320, 37):
+        assert c.get(f"big:{i}") == value
 
 
 def test_redis_cli_drives_the_server(tandem):
