@@ -2,12 +2,14 @@
 
 #include <pthread.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -56,7 +58,10 @@ struct ExtentHooks {
 };
 
 constexpr uintptr_t kPage = 4096;
-constexpr uintptr_t kStep = uintptr_t{2} << 20;  // populate and align in 2 MiB
+constexpr uintptr_t kStep = uintptr_t{2} << 20;  // the helper's unit of work
+// One MADV_POPULATE_WRITE call: it holds the mmap lock for reading, which
+// fork(), prctl and mmap wait for.
+constexpr uintptr_t kPopulateCall = uintptr_t{256} << 10;
 constexpr size_t kGrowLimit = size_t{2} << 20;   // each arena's retained growth
 constexpr uintptr_t kMaxLead = uintptr_t{64} << 20;
 constexpr auto kRateWindow = 100ms;
@@ -65,7 +70,9 @@ constexpr size_t kLargestRange = size_t{64} << 30;
 constexpr size_t kSmallestRange = size_t{1} << 30;
 
 struct State {
-  uintptr_t begin = 0;
+  void* mapping = nullptr;  // what mmap returned, and its length
+  size_t mapping_bytes = 0;
+  uintptr_t begin = 0;  // the range: the mapping aligned to kStep
   uintptr_t end = 0;
   ExtentHooks* defaults = nullptr;  // jemalloc's own hooks
   // [begin, frontier) has been carved (handed to jemalloc, or given back);
@@ -77,6 +84,9 @@ struct State {
   std::atomic<size_t> released_bytes{0};
   std::mutex mu;
   std::condition_variable wake;
+  // Set in a forked child (no helper there; the condition variable may
+  // have been copied mid-use).
+  std::atomic<bool> in_child{false};
 };
 
 State* g_state = nullptr;  // set once by InstallHeapPrefault, never freed
@@ -109,7 +119,8 @@ void* Alloc(ExtentHooks*, void* new_addr, size_t size, size_t alignment, bool* z
       // Never handed out before: zero (the helper only reads it).
       *zero = true;
       *commit = true;
-      if (start + size + kStep > s.populated.load(std::memory_order_relaxed)) {
+      if (start + size + kStep > s.populated.load(std::memory_order_relaxed) &&
+          !s.in_child.load(std::memory_order_relaxed)) {
         s.wake.notify_one();  // no allocation: safe inside jemalloc
       }
       return reinterpret_cast<void*>(start);
@@ -181,11 +192,15 @@ bool Merge(ExtentHooks*, void* addr_a, size_t size_a, void* addr_b, size_t size_
 ExtentHooks g_hooks = {Alloc, Dalloc, Destroy, Commit, Decommit, PurgeLazy, PurgeForced,
                        Split, Merge};
 
-// Populates [from, to) and reads one byte of every page, so that the page
-// is mapped for every thread of the process; never writes.
+// Populates [from, to), then reads one byte of every page; never writes.
+// The read is what saves the users' faults on this VM: after
+// MADV_POPULATE_WRITE alone a thread's first write to each page still cost
+// 1.9 ms per MiB; after the read, 0.01 (docs/benchmarks.md, eleventh
+// session).
 void Populate(uintptr_t from, uintptr_t to) {
-  if (from >= to) return;
-  madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
+  for (uintptr_t at = from; at < to; at += kPopulateCall) {
+    madvise(reinterpret_cast<void*>(at), std::min(kPopulateCall, to - at), MADV_POPULATE_WRITE);
+  }
   for (uintptr_t p = from; p < to; p += kPage) {
     (void)__atomic_load_n(reinterpret_cast<const char*>(p), __ATOMIC_RELAXED);
   }
@@ -193,23 +208,30 @@ void Populate(uintptr_t from, uintptr_t to) {
 }
 
 // Gives back the populated lead after idle time: carves it first (so no
-// extent can be handed out inside it), then drops its pages. Returns the
-// new frontier, or 0 when an allocation moved the frontier meanwhile.
-uintptr_t ReleaseLead(uintptr_t frontier) {
+// extent can be handed out inside it while its pages are dropped), drops
+// them, then uncarves it unless an allocation carved past it meanwhile
+// (then it stays a hole of address space). Returns false when an
+// allocation moved the frontier before the carve.
+bool ReleaseLead(uintptr_t frontier) {
   State& s = *g_state;
   uintptr_t populated = s.populated.load(std::memory_order_relaxed);
-  if (populated <= frontier) return frontier;
+  if (populated <= frontier) return true;
   uintptr_t f = frontier;
-  if (!s.frontier.compare_exchange_strong(f, populated, std::memory_order_acq_rel)) return 0;
+  if (!s.frontier.compare_exchange_strong(f, populated, std::memory_order_acq_rel)) return false;
   uintptr_t from = RoundUp(frontier, kPage);
   madvise(reinterpret_cast<void*>(from), populated - from, MADV_DONTNEED);
   s.released_bytes.fetch_add(populated - from, std::memory_order_relaxed);
-  return populated;
+  // Zero pages again: fine to hand out as new.
+  uintptr_t expected = populated;
+  if (s.frontier.compare_exchange_strong(expected, frontier, std::memory_order_acq_rel)) {
+    s.populated.store(from, std::memory_order_release);
+  }
+  return true;
 }
 
-void HelperLoop() {
+void HelperLoop(uintptr_t start_frontier) {
   State& s = *g_state;
-  uintptr_t window_frontier = s.frontier.load(std::memory_order_acquire);
+  uintptr_t window_frontier = start_frontier;
   auto window_start = Clock::now();
   auto last_growth = window_start;
   uintptr_t last_window_growth = 0;
@@ -234,17 +256,18 @@ void HelperLoop() {
       last_growth = now;
       idle = false;
     } else if (!idle && now - last_growth >= kIdleRelease) {
-      if (uintptr_t after = ReleaseLead(f)) {
-        last_frontier = window_frontier = after;
+      if (ReleaseLead(f)) {
+        last_frontier = window_frontier = s.frontier.load(std::memory_order_acquire);
         last_window_growth = 0;
         idle = true;
       }
       continue;
     }
-    // The lead: twice the growth of the last window (or of this one so far).
+    // The lead: the growth of the last window (or of this one so far), so
+    // about 100 ms ahead of the users.
     uintptr_t growth = std::max(last_window_growth, f - window_frontier);
     if (growth == 0) continue;
-    uintptr_t lead = std::min(kMaxLead, RoundUp(2 * growth, kStep));
+    uintptr_t lead = std::min(kMaxLead, RoundUp(growth, kStep));
     uintptr_t target = std::min(s.end, RoundUp(f, kPage) + lead);
     // Behind the frontier: the newest carved step is probably still being
     // filled; older carved memory has been touched by its users already.
@@ -260,12 +283,25 @@ void HelperLoop() {
   }
 }
 
-// Reserves the range: as large as the kernel's overcommit policy allows.
+// Under vm.overcommit_memory=2 MAP_NORESERVE is ignored: the whole range
+// would count against the commit limit (and again at every fork()).
+bool StrictOvercommit() {
+  std::ifstream f("/proc/sys/vm/overcommit_memory");
+  int mode = 0;
+  return f >> mode && mode == 2;
+}
+
+// Reserves the range: 4x the machine's memory, at most 64 GiB, less if
+// the address space limit refuses that.
 bool ReserveRange(State* s) {
-  for (size_t size = kLargestRange; size >= kSmallestRange; size /= 2) {
+  size_t memory = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * kPage;
+  size_t largest = std::clamp(RoundUp(4 * memory, kStep), kSmallestRange, kLargestRange);
+  for (size_t size = largest; size >= kSmallestRange; size /= 2) {
     void* p = mmap(nullptr, size + kStep, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) continue;
+    s->mapping = p;
+    s->mapping_bytes = size + kStep;
     s->begin = RoundUp(reinterpret_cast<uintptr_t>(p), kStep);
     s->end = s->begin + size;
     return true;
@@ -273,11 +309,14 @@ bool ReserveRange(State* s) {
   return false;
 }
 
+void MarkForkedChild() { g_state->in_child.store(true, std::memory_order_relaxed); }
+
 }  // namespace
 
 std::string InstallHeapPrefault() {
   if (g_state != nullptr) return "already installed";
   if (mallctl == nullptr) return "jemalloc is not linked";
+  if (StrictOvercommit()) return "vm.overcommit_memory is 2 (strict)";
   unsigned narenas = 0;
   size_t len = sizeof(narenas);
   if (mallctl("opt.narenas", &narenas, &len, nullptr, 0) != 0 || narenas == 0) {
@@ -297,7 +336,7 @@ std::string InstallHeapPrefault() {
   }
   void* first = reinterpret_cast<void*>(s->begin);
   if (madvise(first, kPage, MADV_POPULATE_WRITE) != 0) {
-    munmap(first, s->end - s->begin);
+    munmap(s->mapping, s->mapping_bytes);
     delete s;
     return "the kernel lacks MADV_POPULATE_WRITE (Linux 5.14)";
   }
@@ -309,22 +348,33 @@ std::string InstallHeapPrefault() {
       std::string_view(thp) == "always") {
     madvise(first, s->end - s->begin, MADV_HUGEPAGE);
   }
+  // Under retain (jemalloc's default on Linux) jemalloc never unmaps: no
+  // dalloc hook spares it the deregistering of every extent it decays.
+  bool retain = false;
+  len = sizeof(retain);
+  if (mallctl("opt.retain", &retain, &len, nullptr, 0) == 0 && retain) g_hooks.dalloc = nullptr;
   s->frontier.store(s->begin);
   s->populated.store(s->begin + kPage);
   g_state = s;
-  std::thread helper(HelperLoop);
-  pthread_setname_np(helper.native_handle(), "heap-prefault");
-  helper.detach();
+  pthread_atfork(nullptr, nullptr, MarkForkedChild);
+  // Every automatic arena, created now if it was not yet (each takes its
+  // first metadata block from the range).
   ExtentHooks* hooks = &g_hooks;
-  for (unsigned i = 0; i < narenas; ++i) {
+  std::string failed;
+  for (unsigned i = 0; i < narenas && failed.empty(); ++i) {
     std::string prefix = "arena." + std::to_string(i);
     if (mallctl((prefix + ".extent_hooks").c_str(), nullptr, nullptr, &hooks, sizeof(hooks)) != 0) {
-      return "cannot set the extent hooks of jemalloc's " + prefix;
+      failed = "only partly: cannot set the extent hooks of jemalloc's " + prefix;
+      break;
     }
     size_t limit = kGrowLimit;
     mallctl((prefix + ".retain_grow_limit").c_str(), nullptr, nullptr, &limit, sizeof(limit));
   }
-  return "";
+  // The arenas' metadata carved above is not growth to run ahead of.
+  std::thread helper(HelperLoop, s->frontier.load());
+  pthread_setname_np(helper.native_handle(), "heap-prefault");
+  helper.detach();
+  return failed;
 }
 
 bool InHeapPrefaultRange(const void* p) { return g_state != nullptr && InRange(p); }

@@ -10,15 +10,17 @@
 // helper thread pays that cost on the other core while the loop works.
 //
 // How: InstallHeapPrefault() reserves one large range of address space
-// (MAP_NORESERVE: nothing is committed until touched) and installs
+// (4x the machine's memory, at most 64 GiB; MAP_NORESERVE: nothing is
+// committed until touched, so it is refused under vm.overcommit_memory=2,
+// where it would all count against the commit limit) and installs
 // jemalloc extent hooks on every automatic arena, so every new extent the
 // arenas ask for is carved from that range in address order. Each arena's
 // retained growth is capped (2 MiB) so the carved frontier follows what is
 // really used. The helper keeps [frontier, frontier + lead) populated
-// (MADV_POPULATE_WRITE, then a read of every page so the page is mapped for
-// the whole process); the lead follows the recent growth rate (twice the
-// last 100 ms of growth, at most 64 MiB) and is given back after 10 s
-// without growth. Extents outside the range (before the install, after it
+// (MADV_POPULATE_WRITE, then a read of every page: on this VM only the read
+// spares the users their first-write fault); the lead follows the recent
+// growth rate (the last 100 ms of growth, at most 64 MiB) and is
+// given back after 10 s without growth (to be handed out again later). Extents outside the range (before the install, after it
 // is used up, or jemalloc's huge arena for single allocations >= 8 MiB) go
 // to jemalloc's own hooks unchanged. The range asks for transparent huge
 // pages when jemalloc does for its own mappings ("thp:always"), so
@@ -26,7 +28,9 @@
 //
 // Safety: the helper never writes to a page: populating a page that is
 // already in use changes nothing, and giving back the unused lead first
-// carves it out of the range, so no extent can be handed out inside it.
+// carves it, so no extent can be handed out inside it while its pages are
+// dropped. A forked child (--snapshot-method fork) has no helper; its
+// allocations carve without waking one.
 #pragma once
 
 #include <cstddef>
@@ -37,7 +41,7 @@ namespace tandem {
 struct HeapPrefaultStats {
   bool active = false;
   size_t carved_bytes = 0;     // handed to jemalloc from the range
-  size_t populated_bytes = 0;  // populated by the helper (including the lead)
+  size_t populated_bytes = 0;  // passed through the helper (lead included)
   size_t released_bytes = 0;   // unused lead given back after idle time
   size_t lead_bytes = 0;       // populated ahead of the frontier now
 };
@@ -45,8 +49,10 @@ struct HeapPrefaultStats {
 // Installs the hooks and starts the helper. Once per process, before the
 // heap grows much (memory jemalloc already holds is unaffected). Returns an
 // empty string on success, else why it is not active (jemalloc not linked,
-// the kernel lacks MADV_POPULATE_WRITE, a mallctl failed): the process
-// then runs as before.
+// strict overcommit, the kernel lacks MADV_POPULATE_WRITE, a mallctl
+// failed): the process then runs as before. The one partial case, an arena
+// refusing the hooks after others took them, says "only partly: ..." and
+// stays active for those.
 std::string InstallHeapPrefault();
 
 HeapPrefaultStats GetHeapPrefaultStats();
