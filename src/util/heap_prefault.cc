@@ -340,14 +340,10 @@ std::string InstallHeapPrefault() {
     delete s;
     return "the kernel lacks MADV_POPULATE_WRITE (Linux 5.14)";
   }
-  // As jemalloc marks its own mappings with "thp:always": the process's
-  // --huge-pages policy (prctl) then decides, as for the rest of the heap.
   const char* thp = nullptr;
   len = sizeof(thp);
-  if (mallctl("opt.thp", &thp, &len, nullptr, 0) == 0 && thp != nullptr &&
-      std::string_view(thp) == "always") {
-    madvise(first, s->end - s->begin, MADV_HUGEPAGE);
-  }
+  bool huge = mallctl("opt.thp", &thp, &len, nullptr, 0) == 0 && thp != nullptr &&
+              std::string_view(thp) == "always";
   // Under retain (jemalloc's default on Linux) jemalloc never unmaps: no
   // dalloc hook spares it the deregistering of every extent it decays.
   bool retain = false;
@@ -369,6 +365,14 @@ std::string InstallHeapPrefault() {
     }
     size_t limit = kGrowLimit;
     mallctl((prefix + ".retain_grow_limit").c_str(), nullptr, nullptr, &limit, sizeof(limit));
+  }
+  // As jemalloc marks its own mappings with "thp:always": the process's
+  // --huge-pages policy (prctl) then decides, as for the rest of the heap.
+  // Not the arenas' first metadata blocks carved above: a few KiB used of
+  // each, which would each fill a 2 MiB page (16 MiB for 8 arenas).
+  uintptr_t heap_start = RoundUp(s->frontier.load(), kStep);
+  if (huge && heap_start < s->end) {
+    madvise(reinterpret_cast<void*>(heap_start), s->end - heap_start, MADV_HUGEPAGE);
   }
   // The arenas' metadata carved above is not growth to run ahead of.
   std::thread helper(HelperLoop, s->frontier.load());
