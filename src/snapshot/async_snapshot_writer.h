@@ -32,7 +32,13 @@ namespace tandem::snapshot {
 
 class AsyncSnapshotWriter {
  public:
-  static constexpr size_t kQueueLimitBytes = 32u << 20;
+  // Small: everything queued and kept spare is heap a snapshot takes
+  // afresh (faulted in, freed afterwards). Measured on one node, first
+  // BGSAVE after start (docs/benchmarks.md, eleventh session): 157 MB took
+  // 532 ms and 0.34-0.40 s of CPU with 4 MiB, 817-887 ms and 0.71-0.97 s
+  // with 32 MiB (peak RSS +28-36 MB against +75-117 MB); 1 GB took the
+  // same wall time (2.8-3.1 s) and 1.6-1.7 s of CPU against 2.1-2.5 s.
+  static constexpr size_t kQueueLimitBytes = 4u << 20;
 
   // Creates the file as SnapshotWriter::Create does (on the caller's
   // thread, so errors come back at once) and starts the thread. on_event

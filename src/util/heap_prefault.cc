@@ -63,7 +63,7 @@ constexpr uintptr_t kStep = uintptr_t{2} << 20;  // the helper's unit of work
 // fork(), prctl and mmap wait for.
 constexpr uintptr_t kPopulateCall = uintptr_t{256} << 10;
 constexpr size_t kGrowLimit = size_t{2} << 20;   // each arena's retained growth
-constexpr uintptr_t kMaxLead = uintptr_t{64} << 20;
+constexpr uintptr_t kMaxLead = uintptr_t{32} << 20;
 constexpr auto kRateWindow = 100ms;
 constexpr auto kIdleRelease = 10s;
 constexpr size_t kLargestRange = size_t{64} << 30;

@@ -19,7 +19,7 @@
 // really used. The helper keeps [frontier, frontier + lead) populated
 // (MADV_POPULATE_WRITE, then a read of every page: on this VM only the read
 // spares the users their first-write fault); the lead follows the recent
-// growth rate (the last 100 ms of growth, at most 64 MiB) and is
+// growth rate (the last 100 ms of growth, at most 32 MiB) and is
 // given back after 10 s without growth (to be handed out again later). Extents outside the range (before the install, after it
 // is used up, or jemalloc's huge arena for single allocations >= 8 MiB) go
 // to jemalloc's own hooks unchanged. The range asks for transparent huge
