@@ -372,6 +372,8 @@ std::string InstallHeapPrefault() {
   // each, which would each fill a 2 MiB page (16 MiB for 8 arenas).
   uintptr_t heap_start = RoundUp(s->frontier.load(), kStep);
   if (huge && heap_start < s->end) {
+    // NOHUGEPAGE matters under the system's "always" mode.
+    madvise(first, heap_start - s->begin, MADV_NOHUGEPAGE);
     madvise(reinterpret_cast<void*>(heap_start), s->end - heap_start, MADV_HUGEPAGE);
   }
   // The arenas' metadata carved above is not growth to run ahead of.
