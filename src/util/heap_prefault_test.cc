@@ -10,6 +10,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -21,6 +24,18 @@ namespace {
 constexpr size_t kMiB = 1024 * 1024;
 
 #if defined(TANDEM_EXPECT_JEMALLOC)
+
+}  // namespace
+}  // namespace tandem
+
+// As tandemd: jemalloc asks for huge pages (util/allocator.h), so the range
+// does too.
+extern "C" {
+const char* malloc_conf = tandem::kTandemJemallocConf;
+}
+
+namespace tandem {
+namespace {
 
 // The process-wide install, done by the first test that needs it. A
 // kernel or policy that rules it out skips (the server then runs without).
@@ -126,6 +141,50 @@ TEST(HeapPrefaultJemallocTest, InstallsOnceAndNewExtentsComeFromTheRange) {
   EXPECT_GE(in_range, blocks.size() * 9 / 10) << "the arenas grew without the hooks";
   ExpectBlocksIntact(blocks, 0);
   FreeBlocks(&blocks);
+}
+
+// The VmFlags of every mapping of /proc/self/smaps that starts inside the
+// range, in address order.
+std::vector<std::string> RangeMappingFlags() {
+  std::ifstream smaps("/proc/self/smaps");
+  std::vector<std::string> flags;
+  std::string line;
+  bool in_range = false;
+  while (std::getline(smaps, line)) {
+    if (line.rfind("VmFlags:", 0) == 0) {
+      if (in_range) flags.push_back(line);
+      continue;
+    }
+    size_t dash = line.find('-');
+    if (dash == std::string::npos || line.find(' ') < dash) continue;
+    char* end = nullptr;
+    uintptr_t start = std::strtoull(line.substr(0, dash).c_str(), &end, 16);
+    if (end == nullptr || *end != '\0') continue;  // a field line, not a mapping
+    in_range = InHeapPrefaultRange(reinterpret_cast<void*>(start));
+  }
+  return flags;
+}
+
+bool HasFlag(const std::string& vmflags, const std::string& flag) {
+  std::istringstream words(vmflags);
+  std::string w;
+  while (words >> w) {
+    if (w == flag) return true;
+  }
+  return false;
+}
+
+TEST(HeapPrefaultJemallocTest, TheArenasFirstBlocksDoNotAskForHugePages) {
+  INSTALL_OR_SKIP();
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    GTEST_SKIP() << "no transparent huge pages in this kernel";
+  }
+  std::vector<std::string> flags = RangeMappingFlags();
+  ASSERT_GE(flags.size(), 2u) << "the range is one mapping: nothing was split off";
+  // The arenas' first metadata blocks (carved at install), then the heap.
+  EXPECT_TRUE(HasFlag(flags.front(), "nh")) << flags.front();
+  EXPECT_FALSE(HasFlag(flags.front(), "hg")) << flags.front();
+  EXPECT_TRUE(HasFlag(flags.back(), "hg")) << flags.back();
 }
 
 TEST(HeapPrefaultJemallocTest, PurgingFreedMemoryKeepsLiveBlocks) {
