@@ -36,7 +36,8 @@ std::string SystemThpMode() {
   return line.substr(open + 1, close - open - 1);
 }
 
-// jemalloc's "opt.thp": "always" when it marks its heap for huge pages.
+}  // namespace
+
 bool AllocatorAsksForHugePages() {
   if (!JemallocLinked()) return false;
   const char* thp = nullptr;
@@ -44,8 +45,6 @@ bool AllocatorAsksForHugePages() {
   return mallctl("opt.thp", &thp, &len, nullptr, 0) == 0 && thp != nullptr &&
          std::string_view(thp) == "always";
 }
-
-}  // namespace
 
 std::string AllocatorName() {
   if (!JemallocLinked()) return "libc";

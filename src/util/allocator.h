@@ -71,6 +71,9 @@ bool SetTransparentHugePages(bool allow);
 // Whether this process allows them now (PR_GET_THP_DISABLE; the flag is
 // inherited from the parent, which may have forbidden them).
 bool TransparentHugePagesAllowed();
+// Whether the allocator marks its own mappings for huge pages (jemalloc's
+// "opt.thp" is "always", as kTandemJemallocConf sets; false under glibc).
+bool AllocatorAsksForHugePages();
 
 // jemalloc's options built into tandemd (its `malloc_conf` symbol, read
 // before main): huge pages for the heap and for jemalloc's own metadata.

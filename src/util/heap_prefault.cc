@@ -12,8 +12,9 @@
 #include <fstream>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <thread>
+
+#include "util/allocator.h"
 
 // jemalloc's control interface; weak, as in allocator.cc: null unless
 // jemalloc is linked.
@@ -146,31 +147,36 @@ void Destroy(ExtentHooks*, void* addr, size_t size, bool committed, unsigned are
   if (d->destroy != nullptr) d->destroy(d, addr, size, committed, arena);
 }
 
+// jemalloc's own `hook` for memory outside the range (refused when it has
+// none).
+bool DefaultRangeHook(RangeHook* ExtentHooks::*hook, void* addr, size_t size, size_t offset,
+                      size_t length, unsigned arena) {
+  ExtentHooks* d = g_state->defaults;
+  RangeHook* f = d->*hook;
+  return f == nullptr || f(d, addr, size, offset, length, arena);
+}
+
 bool Commit(ExtentHooks*, void* addr, size_t size, size_t offset, size_t length, unsigned arena) {
   if (InRange(addr)) return false;  // always committed
-  auto* d = g_state->defaults;
-  return d->commit == nullptr || d->commit(d, addr, size, offset, length, arena);
+  return DefaultRangeHook(&ExtentHooks::commit, addr, size, offset, length, arena);
 }
 
 bool Decommit(ExtentHooks*, void* addr, size_t size, size_t offset, size_t length,
               unsigned arena) {
   if (InRange(addr)) return true;  // refused: stays committed
-  auto* d = g_state->defaults;
-  return d->decommit == nullptr || d->decommit(d, addr, size, offset, length, arena);
+  return DefaultRangeHook(&ExtentHooks::decommit, addr, size, offset, length, arena);
 }
 
 bool PurgeLazy(ExtentHooks*, void* addr, size_t size, size_t offset, size_t length,
                unsigned arena) {
   if (InRange(addr)) return madvise(static_cast<char*>(addr) + offset, length, MADV_FREE) != 0;
-  auto* d = g_state->defaults;
-  return d->purge_lazy == nullptr || d->purge_lazy(d, addr, size, offset, length, arena);
+  return DefaultRangeHook(&ExtentHooks::purge_lazy, addr, size, offset, length, arena);
 }
 
 bool PurgeForced(ExtentHooks*, void* addr, size_t size, size_t offset, size_t length,
                  unsigned arena) {
   if (InRange(addr)) return madvise(static_cast<char*>(addr) + offset, length, MADV_DONTNEED) != 0;
-  auto* d = g_state->defaults;
-  return d->purge_forced == nullptr || d->purge_forced(d, addr, size, offset, length, arena);
+  return DefaultRangeHook(&ExtentHooks::purge_forced, addr, size, offset, length, arena);
 }
 
 bool Split(ExtentHooks*, void* addr, size_t size, size_t size_a, size_t size_b, bool committed,
@@ -294,7 +300,8 @@ bool StrictOvercommit() {
 // Reserves the range: 4x the machine's memory, at most 64 GiB, less if
 // the address space limit refuses that.
 bool ReserveRange(State* s) {
-  size_t memory = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * kPage;
+  size_t memory =
+      static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
   size_t largest = std::clamp(RoundUp(4 * memory, kStep), kSmallestRange, kLargestRange);
   for (size_t size = largest; size >= kSmallestRange; size /= 2) {
     void* p = mmap(nullptr, size + kStep, PROT_READ | PROT_WRITE,
@@ -340,10 +347,6 @@ std::string InstallHeapPrefault() {
     delete s;
     return "the kernel lacks MADV_POPULATE_WRITE (Linux 5.14)";
   }
-  const char* thp = nullptr;
-  len = sizeof(thp);
-  bool huge = mallctl("opt.thp", &thp, &len, nullptr, 0) == 0 && thp != nullptr &&
-              std::string_view(thp) == "always";
   // Under retain (jemalloc's default on Linux) jemalloc never unmaps: no
   // dalloc hook spares it the deregistering of every extent it decays.
   bool retain = false;
@@ -357,7 +360,7 @@ std::string InstallHeapPrefault() {
   // first metadata block from the range).
   ExtentHooks* hooks = &g_hooks;
   std::string failed;
-  for (unsigned i = 0; i < narenas && failed.empty(); ++i) {
+  for (unsigned i = 0; i < narenas; ++i) {
     std::string prefix = "arena." + std::to_string(i);
     if (mallctl((prefix + ".extent_hooks").c_str(), nullptr, nullptr, &hooks, sizeof(hooks)) != 0) {
       failed = "only partly: cannot set the extent hooks of jemalloc's " + prefix;
@@ -371,7 +374,7 @@ std::string InstallHeapPrefault() {
   // Not the arenas' first metadata blocks carved above: a few KiB used of
   // each, which would each fill a 2 MiB page (16 MiB for 8 arenas).
   uintptr_t heap_start = RoundUp(s->frontier.load(), kStep);
-  if (huge && heap_start < s->end) {
+  if (AllocatorAsksForHugePages() && heap_start < s->end) {
     // NOHUGEPAGE matters under the system's "always" mode.
     madvise(first, heap_start - s->begin, MADV_NOHUGEPAGE);
     madvise(reinterpret_cast<void*>(heap_start), s->end - heap_start, MADV_HUGEPAGE);

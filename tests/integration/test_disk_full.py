@@ -1,9 +1,7 @@
 """A full disk: failed log writes are never acknowledged, writes are refused
 while the disk is full, reads keep working, writes resume when space returns."""
 import os
-import subprocess
 
-import pytest
 import redis
 
 from conftest import wait_until
