@@ -298,6 +298,7 @@ class Log {
   void OnFsyncFailure();
   void EvictCache();
   size_t FirstNonDurableBlock() const;
+  size_t FirstPendingBlock() const;
   void MarkBlocksDurableThrough(uint64_t index);
   // Takes the running background fsync's result (waiting for it if `wait`)
   // and applies it; nullopt if none ran or (without wait) none ended.
