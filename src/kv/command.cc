@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <unordered_map>
+
+#include "util/name_index.h"
 
 namespace tandem::kv {
 
@@ -44,7 +45,7 @@ void CommandContext::PropagateAsIs() {
   Argv argv;
   argv.reserve(args.size());
   for (std::string_view a : args) argv.emplace_back(a);
-  for (char& c : argv[0]) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : argv[0]) c = AsciiLower(c);
   propagated_->push_back(std::move(argv));
 }
 
@@ -67,12 +68,6 @@ void CommandContext::ReplyNotFloat() { reply.Error("ERR value is not a valid flo
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 const std::vector<CommandSpec>& AllSpecs() {
   static const std::vector<CommandSpec> all = [] {
     std::vector<CommandSpec> v;
@@ -87,14 +82,12 @@ const std::vector<CommandSpec>& AllSpecs() {
 }  // namespace
 
 const CommandSpec* FindDataCommand(std::string_view name) {
-  static const std::unordered_map<std::string, const CommandSpec*> index = [] {
-    std::unordered_map<std::string, const CommandSpec*> m;
-    for (const CommandSpec& spec : AllSpecs()) m.emplace(std::string(spec.name), &spec);
+  static const NameIndex<CommandSpec> index = [] {
+    NameIndex<CommandSpec> m;
+    for (const CommandSpec& spec : AllSpecs()) m.Add(spec.name, &spec);
     return m;
   }();
-  if (name.size() > 32) return nullptr;
-  auto it = index.find(Lower(name));
-  return it == index.end() ? nullptr : it->second;
+  return index.Find(name);
 }
 
 std::span<const CommandSpec> AllDataCommands() { return AllSpecs(); }

@@ -215,6 +215,8 @@ class Core {
   const RaftLog& log() const { return log_; }
   const Membership& membership() const { return membership_; }
   bool IsLeader() const { return role_ == Role::kLeader; }
+  // The node a leadership transfer in progress hands over to; kNoNode if none.
+  NodeId transfer_target() const { return transfer_target_; }
 
  private:
   struct PendingProposal {

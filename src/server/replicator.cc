@@ -276,7 +276,10 @@ std::string Replicator::last_election_reason() const {
 }
 
 bool Replicator::accepting_writes() const {
-  return core_->IsLeader() && core_->GetStatus().transfer_target == kNoLeader;
+  // Asked before every write: not GetStatus(), which copies the membership,
+  // the last election's reason and a vector of peers (1.7% of a leader's
+  // samples under SET -P 16 in its reallocations alone).
+  return core_->IsLeader() && core_->transfer_target() == kNoLeader;
 }
 
 Result<uint64_t> Replicator::Propose(std::string record) {

@@ -5,15 +5,10 @@
 #include <charconv>
 
 #include "kv/glob.h"
+#include "util/name_index.h"
 
 namespace tandem::server {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 using K = RuntimeConfig::Kind;
 using E = RuntimeConfig::Effect;
@@ -22,7 +17,7 @@ using E = RuntimeConfig::Effect;
 
 bool ParseMemory(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
-  std::string lower = Lower(s);
+  std::string lower = AsciiLower(s);
   int64_t mul = 1;
   auto ends = [&](std::string_view suffix) {
     return lower.size() > suffix.size() &&
@@ -180,7 +175,7 @@ std::vector<std::pair<std::string, std::string>> RuntimeConfig::Get(
   std::vector<std::pair<std::string, std::string>> out;
   auto add_if_match = [&](const std::string& name, const std::string& value) {
     for (auto pattern : patterns) {
-      std::string lp = Lower(pattern);
+      std::string lp = AsciiLower(pattern);
       if (kv::GlobMatch(lp, name, /*nocase=*/true)) {
         for (auto& [n, v] : out) {
           if (n == name) return;
@@ -194,7 +189,7 @@ std::vector<std::pair<std::string, std::string>> RuntimeConfig::Get(
   for (const auto& [alias, target] : aliases_) {
     // Redis shows an alias only when asked for it by its exact name.
     for (auto pattern : patterns) {
-      if (Lower(pattern) == alias) out.emplace_back(alias, params_.at(target).value);
+      if (AsciiLower(pattern) == alias) out.emplace_back(alias, params_.at(target).value);
     }
   }
   return out;
@@ -203,7 +198,7 @@ std::vector<std::pair<std::string, std::string>> RuntimeConfig::Get(
 Result<std::string> RuntimeConfig::Canonicalize(const Param& p, std::string_view value) const {
   switch (p.kind) {
     case Kind::kBool: {
-      std::string v = Lower(value);
+      std::string v = AsciiLower(value);
       if (v == "yes" || v == "no") return v;
       return Status::InvalidArgument("argument must be 'yes' or 'no'");
     }
@@ -228,7 +223,7 @@ Result<std::string> RuntimeConfig::Canonicalize(const Param& p, std::string_view
       return std::to_string(v);
     }
     case Kind::kEnum: {
-      std::string v = Lower(value);
+      std::string v = AsciiLower(value);
       if (std::find(p.enum_values.begin(), p.enum_values.end(), v) != p.enum_values.end()) {
         return v;
       }
@@ -247,7 +242,7 @@ Result<std::string> RuntimeConfig::Canonicalize(const Param& p, std::string_view
 Status RuntimeConfig::Set(const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
   std::vector<std::pair<Param*, std::string>> staged;
   for (auto [raw_name, raw_value] : pairs) {
-    std::string name = Lower(raw_name);
+    std::string name = AsciiLower(raw_name);
     if (auto a = aliases_.find(name); a != aliases_.end()) name = a->second;
     auto it = params_.find(name);
     if (it == params_.end()) {

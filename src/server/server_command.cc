@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "util/name_index.h"
 
 namespace tandem::server {
 
@@ -21,19 +22,12 @@ std::span<const ServerCommand> AllServerCommands() {
 }
 
 const ServerCommand* FindServerCommand(std::string_view name) {
-  static const std::unordered_map<std::string, const ServerCommand*> by_name = [] {
-    std::unordered_map<std::string, const ServerCommand*> m;
-    for (const auto& c : AllServerCommands()) m.emplace(std::string(c.spec.name), &c);
+  static const NameIndex<ServerCommand> by_name = [] {
+    NameIndex<ServerCommand> m;
+    for (const auto& c : AllServerCommands()) m.Add(c.spec.name, &c);
     return m;
   }();
-  char lower[32];
-  if (name.size() >= sizeof(lower)) return nullptr;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char ch = name[i];
-    lower[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
-  }
-  auto it = by_name.find(std::string(lower, name.size()));
-  return it == by_name.end() ? nullptr : it->second;
+  return by_name.Find(name);
 }
 
 void ReplyArityError(resp::Writer& reply, std::string_view name) {
