@@ -792,6 +792,7 @@ void Server::MaybeAutoSnapshot() {
   // since the last tick saw it (an empty log filled by a burst started a
   // snapshot within 80 ms).
   log_growth_.Observe(journal_.last_index(), clock_->MonotonicMs());
+  command_rate_.Observe(total_commands_, clock_->MonotonicMs());
   if (config_.snapshot_log_bytes == 0 || snapshotter_.in_progress() || journal_.failed() ||
       pending_compaction_) {
     return;
@@ -806,6 +807,7 @@ const char* SnapshotHoldName(SnapshotHold hold) {
   switch (hold) {
     case SnapshotHold::kNone: return "none";
     case SnapshotHold::kWritesFlowing: return "writes-flowing";
+    case SnapshotHold::kServingClients: return "serving-clients";
     case SnapshotHold::kCatchingUp: return "catching-up";
     case SnapshotHold::kFollowerCatchingUp: return "follower-catching-up";
     case SnapshotHold::kPeerCatchingUp: return "peer-catching-up";
@@ -824,9 +826,11 @@ SnapshotHold Server::snapshot_hold() const {
   // five snapshots of a follower during its own 1 GiB catch-up from the
   // log; the leader's and the other follower's during a new follower's).
   // Either way only until the log reaches 4x the threshold; it is on disk
-  // (the resident part is bounded).
+  // (the resident part is bounded). Likewise while this node is busy with
+  // clients' commands (ServingClients).
   if (!replicator_ || !LogUnderHoldCap()) return SnapshotHold::kNone;
   if (WritesFlowing()) return SnapshotHold::kWritesFlowing;
+  if (ServingClients()) return SnapshotHold::kServingClients;
   if (replicator_->is_leader()) {
     return replicator_->follower_catching_up(/*from_log_only=*/false)
                ? SnapshotHold::kFollowerCatchingUp
@@ -846,11 +850,19 @@ bool Server::LeaderKeepsLog() const {
          replicator_->follower_catching_up(/*from_log_only=*/true);
 }
 
-bool Server::WritesFlowing() const {
+int64_t Server::QuietMs() const {
   // Node i waits for a pause of i seconds (ids mod 4), so after a burst the
   // members snapshot one after another, not all at once.
-  int64_t quiet_ms = 1000 * (1 + static_cast<int64_t>((config_.node_id - 1) % 4));
-  return clock_->MonotonicMs() - log_growth_.at_ms < quiet_ms;
+  return 1000 * (1 + static_cast<int64_t>((config_.node_id - 1) % 4));
+}
+
+bool Server::WritesFlowing() const {
+  return clock_->MonotonicMs() - log_growth_.at_ms < QuietMs();
+}
+
+bool Server::ServingClients() const {
+  // A capture encodes in this loop, between the commands it serves.
+  return clock_->MonotonicMs() - command_rate_.busy_at_ms < QuietMs();
 }
 
 bool Server::LogUnderHoldCap() const {

@@ -40,6 +40,7 @@ namespace tandem::server {
 enum class SnapshotHold {
   kNone,
   kWritesFlowing,       // the log grew within this node's quiet time
+  kServingClients,      // busy with clients' commands within its quiet time
   kCatchingUp,          // a follower far behind its leader
   kFollowerCatchingUp,  // a leader with a follower far behind
   kPeerCatchingUp,      // a follower whose leader has one far behind
@@ -160,9 +161,15 @@ class Server {
   // follower is catching up from it (Replicator::follower_catching_up,
   // from the log; until the log reaches 4x AutoSnapshotThreshold()).
   bool LeaderKeepsLog() const;
-  // The log grew within the last 1-4 seconds (1 + (node id - 1) mod 4: the
-  // members of a cluster snapshot one after another after a burst).
+  // How long this node's writes or clients must pause before it snapshots:
+  // 1-4 seconds (1 + (node id - 1) mod 4: the members of a cluster snapshot
+  // one after another after a burst).
+  int64_t QuietMs() const;
+  // The log grew within the quiet time.
   bool WritesFlowing() const;
+  // This node served clients at CommandRate::kBusyCommandsPerSecond or more
+  // within the quiet time.
+  bool ServingClients() const;
   // The log since the last snapshot is under 4x AutoSnapshotThreshold(): as
   // long as a node may hold off snapshotting and compacting (above).
   bool LogUnderHoldCap() const;
@@ -229,6 +236,24 @@ class Server {
     }
   };
   LastChange log_growth_;  // the log's last index (WritesFlowing)
+  // When this node last served clients at kBusyCommandsPerSecond or more
+  // (ServingClients): commands counted over windows of at least 250 ms.
+  struct CommandRate {
+    static constexpr uint64_t kBusyCommandsPerSecond = 1000;
+    uint64_t window_start_count = 0;
+    int64_t window_start_ms = 0;
+    int64_t busy_at_ms = INT64_MIN / 2;  // monotonic
+    void Observe(uint64_t total_commands, int64_t now_ms) {
+      int64_t elapsed = now_ms - window_start_ms;
+      if (elapsed < 250) return;
+      if ((total_commands - window_start_count) * 1000 >= kBusyCommandsPerSecond * elapsed) {
+        busy_at_ms = now_ms;
+      }
+      window_start_count = total_commands;
+      window_start_ms = now_ms;
+    }
+  };
+  CommandRate command_rate_;
   LastChange activity_;    // commands + log entries (MaybeReleaseFreeMemory)
   uint64_t activity_at_last_release_ = 0;
   int64_t last_release_mono_ms_ = 0;

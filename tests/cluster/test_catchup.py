@@ -306,6 +306,57 @@ def test_followers_hold_off_their_snapshots_while_writes_flow(cluster_factory):
             f"node {node.id} snapshotted while writes were flowing"
 
 
+def test_leader_holds_off_its_snapshot_while_serving_clients(cluster_factory):
+    """A node busy with clients' commands (1000/s or more) takes no automatic
+    snapshot until they pause for its quiet time (the snapshot's encoding
+    runs in the loop that serves them), unless its log reaches 4x the
+    threshold. The followers, which serve no client, snapshot meanwhile."""
+    import threading
+    cluster = cluster_factory(3)
+    for node in cluster:
+        node.extra_args = ["--snapshot-log-bytes", "1048576"]
+    leader = cluster.start()
+    offset = os.path.getsize(leader.log_path)
+    stop = threading.Event()
+    served = [0]
+
+    def read_load():
+        c = leader.client(socket_timeout=30)
+        while not stop.is_set():
+            pipe = c.pipeline(transaction=False)
+            for i in range(100):
+                pipe.get(f"serve:{i}")
+            pipe.execute()
+            served[0] += 100
+        c.close()
+    reader = threading.Thread(target=read_load)
+    reader.start()
+    try:
+        # ~3 MB of log: over the 1 MiB threshold, under 4x.
+        data = bulk_write(leader, "serve", 3000, value_size=1000, batch=100)
+        last = int(leader.info()["tandem_last_log_index"])
+        cluster.wait_converged(timeout=60)
+        for node in cluster.followers(leader):
+            wait_until(lambda: snapshot_starts(node), 30, interval=0.1,
+                       what=f"follower {node.id}'s snapshot once the writes paused")
+        # Past the leader's quiet time for writes (1-3 s by node id).
+        wait_until(lambda: leader.info("persistence")["tandem_snapshot_hold"] ==
+                   "serving-clients", 10, interval=0.05, what="the leader to hold off")
+        start = served[0]
+        time.sleep(4.5)  # a condition held over time: longer than any quiet time
+        assert served[0] - start >= 4500, "the read load ran under 1000 commands/s"
+        assert leader.info("persistence")["tandem_snapshot_hold"] == "serving-clients"
+        assert not snapshot_starts(leader, offset), \
+            "the leader snapshotted while busy with clients"
+    finally:
+        stop.set()
+        reader.join()
+    wait_until(lambda: snapshot_starts(leader, offset), 30, interval=0.1,
+               what="the leader's snapshot once the clients paused")
+    assert min(snapshot_starts(leader, offset)) >= last
+    check_writes(leader, data)
+
+
 def test_follower_holds_off_its_snapshots_while_catching_up(cluster_factory):
     """A follower far behind the leader takes no automatic snapshot until it
     has caught up (each would fork and write its whole dataset meanwhile),
