@@ -91,7 +91,14 @@ void EncodeMessage(const Message& m, std::string* out) {
 }
 
 std::string EncodeMessage(const Message& m) {
+  // Sized up front: growing by doubling copied a large append's entries
+  // again (string reallocations were 1.5% of a leader's samples under 1 KB
+  // SETs). Header: 3 bytes and 10 varints; an entry: 2 varints, its type
+  // and its length-prefixed data. An upper bound.
+  size_t size = 3 + 10 * 10;
+  for (const Entry& e : m.entries) size += 3 * 10 + 1 + e.data().size();
   std::string out;
+  out.reserve(size);
   EncodeMessage(m, &out);
   return out;
 }
