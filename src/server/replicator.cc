@@ -279,7 +279,7 @@ bool Replicator::accepting_writes() const {
   // Asked before every write: not GetStatus(), which copies the membership,
   // the last election's reason and a vector of peers (1.7% of a leader's
   // samples under SET -P 16 in its reallocations alone).
-  return core_->IsLeader() && core_->transfer_target() == kNoLeader;
+  return core_->IsLeader() && core_->transfer_target() == replication::kNoNode;
 }
 
 Result<uint64_t> Replicator::Propose(std::string record) {

@@ -1,7 +1,6 @@
 #include "server/runtime_config.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include "kv/glob.h"

@@ -862,7 +862,7 @@ bool Server::WritesFlowing() const {
 
 bool Server::ServingClients() const {
   // A capture encodes in this loop, between the commands it serves.
-  return clock_->MonotonicMs() - command_rate_.busy_at_ms < QuietMs();
+  return command_rate_.BusyWithin(clock_->MonotonicMs(), QuietMs());
 }
 
 bool Server::LogUnderHoldCap() const {

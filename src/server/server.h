@@ -26,6 +26,7 @@
 
 #include "kv/state_machine.h"
 #include "server/client.h"
+#include "server/command_rate.h"
 #include "server/config.h"
 #include "server/journal.h"
 #include "server/replicator.h"
@@ -168,7 +169,7 @@ class Server {
   // The log grew within the quiet time.
   bool WritesFlowing() const;
   // This node served clients at CommandRate::kBusyCommandsPerSecond or more
-  // within the quiet time.
+  // within the quiet time (command_rate.h: seen up to a window late).
   bool ServingClients() const;
   // The log since the last snapshot is under 4x AutoSnapshotThreshold(): as
   // long as a node may hold off snapshotting and compacting (above).
@@ -236,24 +237,7 @@ class Server {
     }
   };
   LastChange log_growth_;  // the log's last index (WritesFlowing)
-  // When this node last served clients at kBusyCommandsPerSecond or more
-  // (ServingClients): commands counted over windows of at least 250 ms.
-  struct CommandRate {
-    static constexpr uint64_t kBusyCommandsPerSecond = 1000;
-    uint64_t window_start_count = 0;
-    int64_t window_start_ms = 0;
-    int64_t busy_at_ms = INT64_MIN / 2;  // monotonic
-    void Observe(uint64_t total_commands, int64_t now_ms) {
-      int64_t elapsed = now_ms - window_start_ms;
-      if (elapsed < 250) return;
-      if ((total_commands - window_start_count) * 1000 >= kBusyCommandsPerSecond * elapsed) {
-        busy_at_ms = now_ms;
-      }
-      window_start_count = total_commands;
-      window_start_ms = now_ms;
-    }
-  };
-  CommandRate command_rate_;
+  CommandRate command_rate_;  // clients' commands (ServingClients)
   LastChange activity_;    // commands + log entries (MaybeReleaseFreeMemory)
   uint64_t activity_at_last_release_ = 0;
   int64_t last_release_mono_ms_ = 0;

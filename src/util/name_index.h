@@ -5,6 +5,7 @@
 // AsciiLower: the lower-case copy, for callers that keep it.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -28,7 +29,10 @@ class NameIndex {
 
   // `lower_name` must be lower case and outlive the index (a table's
   // string literal).
-  void Add(std::string_view lower_name, const T* entry) { by_name_.emplace(lower_name, entry); }
+  void Add(std::string_view lower_name, const T* entry) {
+    assert(lower_name.size() <= kMaxName && AsciiLower(lower_name) == lower_name);
+    by_name_.emplace(lower_name, entry);
+  }
 
   // The entry whose name equals `name` in any ASCII case; nullptr if none.
   const T* Find(std::string_view name) const {

@@ -4,6 +4,7 @@ dir; a wiped node never replicates its empty state over the others."""
 import datetime
 import os
 import re
+import threading
 import time
 
 import pytest
@@ -311,24 +312,29 @@ def test_leader_holds_off_its_snapshot_while_serving_clients(cluster_factory):
     snapshot until they pause for its quiet time (the snapshot's encoding
     runs in the loop that serves them), unless its log reaches 4x the
     threshold. The followers, which serve no client, snapshot meanwhile."""
-    import threading
-    cluster = cluster_factory(3)
-    for node in cluster:
-        node.extra_args = ["--snapshot-log-bytes", "1048576"]
+    # A 1.5 s election timeout: the read load keeps a core busy, and an
+    # election would fail the reads.
+    cluster = cluster_factory(3, extra_args=["--snapshot-log-bytes", "1048576"],
+                              timing=("--heartbeat-ms", "50", "--election-timeout-ms", "1500"))
     leader = cluster.start()
     offset = os.path.getsize(leader.log_path)
     stop = threading.Event()
     served = [0]
+    failure = []
 
     def read_load():
-        c = leader.client(socket_timeout=30)
-        while not stop.is_set():
-            pipe = c.pipeline(transaction=False)
-            for i in range(100):
-                pipe.get(f"serve:{i}")
-            pipe.execute()
-            served[0] += 100
-        c.close()
+        try:
+            c = leader.client(socket_timeout=30)
+            while not stop.is_set():
+                pipe = c.pipeline(transaction=False)
+                for i in range(100):
+                    pipe.get(f"serve:{i}")
+                pipe.execute()
+                served[0] += 100
+                time.sleep(0.02)  # ~3-5k GETs/s: over the 1000/s, gentle on 2 cores
+            c.close()
+        except Exception as e:  # reported by the test's thread
+            failure.append(e)
     reader = threading.Thread(target=read_load)
     reader.start()
     try:
@@ -344,6 +350,7 @@ def test_leader_holds_off_its_snapshot_while_serving_clients(cluster_factory):
                    "serving-clients", 10, interval=0.05, what="the leader to hold off")
         start = served[0]
         time.sleep(4.5)  # a condition held over time: longer than any quiet time
+        assert not failure, f"the read load failed: {failure[0]!r}"
         assert served[0] - start >= 4500, "the read load ran under 1000 commands/s"
         assert leader.info("persistence")["tandem_snapshot_hold"] == "serving-clients"
         assert not snapshot_starts(leader, offset), \
@@ -351,6 +358,7 @@ def test_leader_holds_off_its_snapshot_while_serving_clients(cluster_factory):
     finally:
         stop.set()
         reader.join()
+    assert not failure, f"the read load failed: {failure[0]!r}"
     wait_until(lambda: snapshot_starts(leader, offset), 30, interval=0.1,
                what="the leader's snapshot once the clients paused")
     assert min(snapshot_starts(leader, offset)) >= last
