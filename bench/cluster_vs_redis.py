@@ -18,7 +18,10 @@ Sections (--sections, default all):
               SET and GET, --clients 50, -P 1 and -P 16, -d 3 and 1024,
               -r --keyspace; every key of the keyspace is written before the
               GET cells so every GET hits; after each cell the script waits
-              until the followers/replicas have caught up.
+              until the followers/replicas have caught up. --repeat N runs
+              every cell N times and reports the medians (each side's) and
+              the range of a single run's ratio: single cells move by
+              10-30% between runs on a shared 2-core machine.
   memory      RSS growth per key of every process, after --memory-keys SETs of
               key:N value:N into the Tandem leader and the Redis master (both
               default configuration), from /proc/PID/status VmRSS; then SAVE
@@ -51,6 +54,7 @@ what was not acknowledged again to the new leader.
 
 Usage: bench/cluster_vs_redis.py [--tandemd PATH] [--quick]
            [--sections throughput,memory,catchup,failover] [--requests N]
+           [--repeat N]
 """
 import argparse
 import csv
@@ -247,6 +251,20 @@ class Pair:
         return elections, lost
 
 
+def median_of_runs(runs):
+    """The per-metric medians (rps, p50, p99) of a cell's repetitions, each
+    side's separately, and the lowest-highest ratio of a single run. Runs
+    where Tandem failed (its leader changed every time) count for Redis
+    only; Tandem's result is None if every run failed."""
+    def medians(results):
+        return tuple(statistics.median(x[k] for x in results) for k in range(3))
+    tandem = [t for t, _ in runs if t is not None]
+    r = medians([r for _, r in runs])
+    ratios = [t[0] / r_[0] for t, r_ in runs if t is not None]
+    spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+    return (medians(tandem) if tandem else None), r, spread
+
+
 def throughput_section(args, workdir):
     results = []
     cell = 0
@@ -262,27 +280,32 @@ def throughput_section(args, workdir):
                     fill_changes, lost = pair.fill(args.keyspace, size) if test == "get" else (0, 0)
                     for pipeline in (1, 16):
                         n = args.requests * (4 if pipeline > 1 else 1)
-                        order = ("tandem", "redis") if cell % 2 == 0 else ("redis", "tandem")
-                        cell += 1
-                        got = {}
                         changes, note = fill_changes, (
                             f"; {lost} acknowledged writes of the fill rolled back" if lost else "")
                         fill_changes = lost = 0
-                        for who in order:
-                            bench_args = (test, args.clients, pipeline, n, size, args.keyspace)
-                            if who == "tandem":
-                                got[who], c = pair.tandem_bench(*bench_args)
-                                changes += c
-                            else:
-                                got[who] = redis_benchmark(pair.group.master.port, *bench_args)
-                                pair.redis_settle()
-                        t, r = got["tandem"], got["redis"]
+                        runs = []  # (tandem result or None, redis result), one per repetition
+                        for _ in range(args.repeat):
+                            order = ("tandem", "redis") if cell % 2 == 0 else ("redis", "tandem")
+                            cell += 1
+                            got = {}
+                            for who in order:
+                                bench_args = (test, args.clients, pipeline, n, size, args.keyspace)
+                                if who == "tandem":
+                                    got[who], c = pair.tandem_bench(*bench_args)
+                                    changes += c
+                                else:
+                                    got[who] = redis_benchmark(pair.group.master.port, *bench_args)
+                                    pair.redis_settle()
+                            t, r = got["tandem"], got["redis"]
+                            runs.append((t, r))
+                            log(f"  {row} {test} -P {pipeline} -d {size} n {n}: tandem "
+                                f"{f'{t[0]:.0f}/s' if t else 'failed'} redis {r[0]:.0f}/s"
+                                + (f" ({t[0] / r[0]:.2f})" if t else ""))
+                        t, r, spread = median_of_runs(runs)
                         results.append((row, test.upper(), pipeline, size, n, t, r,
-                                        f"{changes}{note}" if changes or note else ""))
-                        log(f"  {row} {test} -P {pipeline} -d {size} n {n}: tandem "
-                            f"{f'{t[0]:.0f}/s' if t else 'failed'} redis {r[0]:.0f}/s"
-                            + (f" ({t[0] / r[0]:.2f})" if t else "")
-                            + (f"; {changes} Tandem election(s){note}" if changes or note else ""))
+                                        f"{changes}{note}" if changes or note else "", spread))
+                        if changes or note:
+                            log(f"  {changes} Tandem election(s){note}")
         finally:
             pair.stop()
     out("## Throughput and latency: Tandem 3 nodes (leader) vs redis-server + 2 replicas "
@@ -294,18 +317,24 @@ def throughput_section(args, workdir):
     for row, _, tdesc, _, rdesc in ROWS:
         out(f"- **{row}**: Tandem {tdesc}; Redis {rdesc}")
     out("- every redis-server also runs with `--save \"\"` (no RDB snapshots)\n")
+    if args.repeat > 1:
+        out(f"Every cell ran {args.repeat} times (Tandem and Redis alternating which goes first "
+            f"each time); the figures are the medians of the runs, each side's separately; "
+            f"**ratio range**: the lowest and highest ratio of a single run.\n")
+    extra = " ratio range |" if args.repeat > 1 else ""
     out("| row | test | -P | -d | n | Tandem rps | Redis rps | ratio | Tandem p50/p99 ms "
-        "| Redis p50/p99 ms | p99 ratio | Tandem elections |")
-    out("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for row, test, pipeline, size, n, t, r, changes in results:
+        "| Redis p50/p99 ms | p99 ratio | Tandem elections |" + extra)
+    out("|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if extra else ""))
+    for row, test, pipeline, size, n, t, r, changes, spread in results:
+        tail = f" {spread} |" if extra else ""
         if t is None:
             out(f"| {row} | {test} | {pipeline} | {size} | {n} | **failed** | {r[0]:.0f} | - | "
-                f"- | {r[1]:.3f}/{r[2]:.3f} | - | {changes} |")
+                f"- | {r[1]:.3f}/{r[2]:.3f} | - | {changes} |" + tail)
             continue
         p99 = f"{t[2] / r[2]:.2f}" if r[2] else "-"
         out(f"| {row} | {test} | {pipeline} | {size} | {n} | {t[0]:.0f} | {r[0]:.0f} | "
             f"{t[0] / r[0]:.2f} | {t[1]:.3f}/{t[2]:.3f} | {r[1]:.3f}/{r[2]:.3f} | {p99} | "
-            f"{changes} |")
+            f"{changes} |" + tail)
     out("\nTandem elections: terms the cluster went through during the cell (and the GET fill "
         "before it) although every node stayed up; a redis-benchmark run that failed because the "
         "leader changed (it stops at the first error reply, e.g. UNKNOWN) was run again on the new "
@@ -664,6 +693,9 @@ def main():
                     help="smoke run: 10000 requests, 100000 keys, 50 MiB catch-up, 2 failovers")
     ap.add_argument("--requests", type=int, help="requests per -P 1 cell (x4 with -P 16); "
                     "default 100000")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every throughput cell this many times (Tandem and Redis "
+                         "alternating) and report the medians and the range of the ratio")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--sizes", default="3,1024", help="value sizes (-d), comma-separated")
     ap.add_argument("--keyspace", type=int, default=100000, help="redis-benchmark -r")
@@ -691,6 +723,8 @@ def main():
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         ap.error(f"unknown sections {sorted(unknown)}; choose from {','.join(SECTIONS)}")
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     for tool in ("redis-server", "redis-benchmark"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (scripts/install-deps.sh)")
