@@ -791,8 +791,9 @@ void Server::MaybeAutoSnapshot() {
   // ticks also gets here, and the log may have grown past the threshold
   // since the last tick saw it (an empty log filled by a burst started a
   // snapshot within 80 ms).
-  log_growth_.Observe(journal_.last_index(), clock_->MonotonicMs());
-  command_rate_.Observe(total_commands_, clock_->MonotonicMs());
+  int64_t now = clock_->MonotonicMs();
+  log_growth_.Observe(journal_.last_index(), now);
+  command_rate_.Observe(total_commands_, now);
   if (config_.snapshot_log_bytes == 0 || snapshotter_.in_progress() || journal_.failed() ||
       pending_compaction_) {
     return;
